@@ -1,0 +1,1 @@
+"""Piazza's own tools: the code behind the invoke tasks in tasks.py."""

@@ -1,0 +1,46 @@
+"""schema.org structured data (JSON-LD) for articles, from plain values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.jsonfeed import plain_text
+
+
+def blog_posting(article: Any, siteurl: str, sitename: str, logo: str) -> dict:
+    """A schema.org BlogPosting for one article (https://schema.org/BlogPosting)."""
+    url = f"{siteurl}/{article.url}"
+    data: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "BlogPosting",
+        "@id": url,
+        "url": url,
+        "mainEntityOfPage": url,
+        "headline": article.title,
+        "description": plain_text(article.summary),
+        "inLanguage": article.lang,
+        "datePublished": article.date.isoformat(),
+        "dateModified": (getattr(article, "modified", None) or article.date).isoformat(),
+        "author": [
+            {"@type": "Person", "name": str(a), "url": f"{siteurl}/{a.url}"}
+            for a in getattr(article, "authors", ())
+        ],
+        "publisher": {
+            "@type": "Organization",
+            "name": sitename,
+            "logo": {"@type": "ImageObject", "url": f"{siteurl}/{logo}"},
+        },
+        "image": f"{siteurl}/{logo}",
+        "keywords": [str(t) for t in getattr(article, "tags", ())],
+    }
+    if getattr(article, "category", None):
+        data["articleSection"] = str(article.category)
+    translations = [
+        t for t in getattr(article, "translations", ()) if t.status == "published"
+    ]
+    if translations:
+        data["workTranslation" if article.lang == "it" else "translationOfWork"] = [
+            {"@id": f"{siteurl}/{t.url}", "inLanguage": t.lang} for t in translations
+        ]
+    return data
+

@@ -1,0 +1,55 @@
+"""A readable ending for a build stopped by ``--fatal warnings``.
+
+With ``--fatal``, Pelican turns the first warning into a RuntimeError and then
+logs it with a full traceback, which buries the one line an editor needs (the
+warning itself, already shown above). This filter keeps that line and drops the
+traceback for that case only; real crashes keep theirs.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+FATAL_TEXT = "Warning or error encountered"
+
+
+class FatalStopFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, RuntimeError) and str(exc) == FATAL_TEXT:
+            record.exc_info = None
+            record.exc_text = None
+            record.msg = (
+                "Build stopped by the problem above: warnings are fatal, so nothing "
+                "half-broken is published. Fix it and build again."
+            )
+            record.args = ()
+        return True
+
+
+class ReadErrorFilter(logging.Filter):
+    """Say *why* a file could not be read.
+
+    Pelican logs "Could not process FILE" and shows the reason only with
+    DEBUG on; the reason (a date it can't parse, a broken metadata line) is
+    what the editor needs, so it is appended to the message.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = sys.exc_info()[1]
+        if record.msg == "Could not process %s" and exc is not None:
+            record.msg = "Could not process %s: %s"
+            record.args = (*record.args, f"{exc.__class__.__name__}: {exc}")
+        return True
+
+
+def _install(logger_name: str, filter_class: type[logging.Filter]) -> None:
+    logger = logging.getLogger(logger_name)
+    if not any(isinstance(f, filter_class) for f in logger.filters):
+        logger.addFilter(filter_class())
+
+
+def install() -> None:
+    _install("pelican", FatalStopFilter)
+    _install("pelican.generators", ReadErrorFilter)

@@ -1,0 +1,79 @@
+"""Pelican glue: run the content checks on what the generators read."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from typing import Any
+
+from contentcheck.rules import (
+    Item,
+    check_image_alt,
+    check_languages,
+    check_translations,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _items(contents: Iterable[Any], root: str) -> list[Item]:
+    return [
+        Item(
+            source=os.path.relpath(c.source_path, root) if c.source_path else "?",
+            slug=c.slug,
+            lang=c.lang,
+            is_translation=str(c.metadata.get("translation", "false")).lower()
+            in ("true", "yes", "1"),
+            html=c._content or "",
+        )
+        for c in contents
+    ]
+
+
+def _report(generator: Any, contents: Iterable[Any]) -> None:
+    settings = generator.settings
+    languages = list(settings.get("LANGUAGES") or [settings["DEFAULT_LANG"]])
+    items = _items(contents, os.getcwd())
+    published = [
+        i
+        for i, c in zip(items, contents, strict=True)
+        if getattr(c, "status", "") != "draft"
+    ]
+    problems = [
+        *check_languages(items, languages),
+        *check_translations(published),
+        *check_image_alt(items),
+    ]
+    if problems:
+        # One message for all of them: with --fatal the first error stops the
+        # build, and the editor should see every problem at once.
+        logger.error(
+            "%d content problem(s):\n%s",
+            len(problems),
+            "\n".join(f"  {p}" for p in problems),
+        )
+
+
+def check_articles(generator: Any) -> None:
+    contents = [
+        *generator.articles,
+        *generator.translations,
+        *generator.hidden_articles,
+        *generator.hidden_translations,
+        *generator.drafts,
+        *generator.drafts_translations,
+    ]
+    _report(generator, contents)
+
+
+def check_pages(generator: Any) -> None:
+    contents = [
+        *generator.pages,
+        *generator.translations,
+        *generator.hidden_pages,
+        *generator.hidden_translations,
+        *generator.draft_pages,
+        *generator.draft_translations,
+    ]
+    _report(generator, contents)

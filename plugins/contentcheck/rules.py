@@ -1,0 +1,103 @@
+"""Pure checks on content: plain inputs in, problems out."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with one source file, said so an editor can fix it."""
+
+    source: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Item:
+    """What the checks need to know of an article or page."""
+
+    source: str
+    slug: str
+    lang: str
+    is_translation: bool
+    html: str
+
+
+def check_languages(items: Iterable[Item], languages: Sequence[str]) -> list[Problem]:
+    known = ", ".join(sorted(languages))
+    return [
+        Problem(
+            item.source,
+            f"unknown language 'Lang: {item.lang}'; this site publishes in {known} "
+            "(LANGUAGES in pelicanconf.py)",
+        )
+        for item in items
+        if item.lang not in languages
+    ]
+
+
+def check_translations(items: Iterable[Item]) -> list[Problem]:
+    """A translation needs an original with the same slug; a language appears once."""
+    groups: dict[str, list[Item]] = defaultdict(list)
+    for item in items:
+        groups[item.slug].append(item)
+    problems = []
+    for slug, group in groups.items():
+        originals = [i for i in group if not i.is_translation]
+        if not originals:
+            problems.extend(
+                Problem(
+                    item.source,
+                    f"'Translation: true' but no original with 'Slug: {slug}' exists; "
+                    "give the translation the slug of the post it translates",
+                )
+                for item in group
+            )
+        by_lang: dict[str, list[Item]] = defaultdict(list)
+        for item in group:
+            by_lang[item.lang].append(item)
+        for lang, same in by_lang.items():
+            if len(same) > 1:
+                others = ", ".join(i.source for i in same[1:])
+                problems.append(
+                    Problem(
+                        same[0].source,
+                        f"'Slug: {slug}' in language '{lang}' is also used by {others}",
+                    )
+                )
+    return problems
+
+
+class _ImageAltFinder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.missing: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag != "img":
+            return
+        values = dict(attrs)
+        if not (values.get("alt") or "").strip():
+            self.missing.append(values.get("src") or "(no src)")
+
+
+def check_image_alt(items: Iterable[Item]) -> list[Problem]:
+    """Every image in content needs alt text (an empty alt hides it from readers)."""
+    problems = []
+    for item in items:
+        if "<img" not in item.html:
+            continue
+        finder = _ImageAltFinder()
+        finder.feed(item.html)
+        problems.extend(
+            Problem(item.source, f"image {src} has no alt text; describe it in alt")
+            for src in finder.missing
+        )
+    return problems

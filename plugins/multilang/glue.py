@@ -1,0 +1,166 @@
+"""Pelican glue: template helpers per page language and mirrored listings."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from babel.dates import format_date as babel_format_date
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
+from multilang.catalogs import load_translations
+from multilang.languages import (
+    MIRRORED_TEMPLATES,
+    Alternate,
+    content_alternates,
+    is_mirrored_listing,
+    lang_prefix,
+    listing_alternates,
+    localize,
+    page_lang,
+    url_of_output,
+)
+
+
+def _languages(settings: dict[str, Any]) -> dict[str, dict[str, str]]:
+    default = settings["DEFAULT_LANG"]
+    return settings.get("LANGUAGES") or {default: {"name": default, "locale": default}}
+
+
+def install_template_helpers(generator: Any) -> None:
+    """Give every template gettext in its page's language, and a few helpers."""
+    settings = generator.settings
+    env = generator.env
+    default_lang = settings["DEFAULT_LANG"]
+    languages = _languages(settings)
+    translations_dir = str(Path(settings["THEME"]) / "translations")
+
+    def translations_for(ctx: Context):
+        return load_translations(translations_dir, page_lang(ctx, default_lang))
+
+    @pass_context
+    def gettext(ctx: Context, message: str) -> str:
+        return translations_for(ctx).gettext(message)
+
+    @pass_context
+    def ngettext(ctx: Context, singular: str, plural: str, n: int) -> str:
+        return translations_for(ctx).ngettext(singular, plural, n)
+
+    @pass_context
+    def current_lang(ctx: Context) -> str:
+        return page_lang(ctx, default_lang)
+
+    @pass_context
+    def alternates(ctx: Context) -> list[Alternate]:
+        for key in ("article", "page"):
+            obj = ctx.get(key)
+            if obj is not None and hasattr(obj, "translations"):
+                return content_alternates(obj)
+        if is_mirrored_listing(ctx, settings) and ctx.get("output_file"):
+            return listing_alternates(
+                ctx["output_file"],
+                page_lang(ctx, default_lang),
+                list(languages),
+                default_lang,
+            )
+        return []
+
+    @pass_context
+    def page_url(ctx: Context) -> str:
+        """The site-relative URL of the page being rendered."""
+        return url_of_output(ctx.get("output_file") or "index.html")
+
+    @pass_context
+    def menu_pages(ctx: Context) -> list[Any]:
+        """The pages named in MENU_PAGES, each in the page's language if translated."""
+        by_slug = {p.slug: p for p in ctx.get("pages", ())}
+        chosen = [by_slug[s] for s in settings.get("MENU_PAGES", ()) if s in by_slug]
+        return localize(chosen, page_lang(ctx, default_lang))
+
+    @pass_context
+    def lang_url(ctx: Context, url: str) -> str:
+        """A listing URL in the current page's language ("tag/x/" -> "en/tag/x/")."""
+        return lang_prefix(page_lang(ctx, default_lang), default_lang) + url
+
+    def category_label(category: Any, lang: str) -> str:
+        labels = settings.get("CATEGORY_LABELS", {}).get(category.slug, {})
+        return labels.get(lang, str(category))
+
+    def format_date(value: Any, lang: str, fmt: str = "long") -> str:
+        locale = languages.get(lang, {}).get("locale", lang)
+        return babel_format_date(value, format=fmt, locale=locale)
+
+    env.install_gettext_callables(gettext, ngettext, newstyle=True)
+    env.globals.update(
+        page_lang=current_lang,
+        alternates=alternates,
+        lang_url=lang_url,
+        page_url=page_url,
+        menu_pages=menu_pages,
+        LANGUAGES=languages,
+    )
+    env.filters.update(category_label=category_label, format_date=format_date)
+
+
+def write_language_listings(generator: Any, writer: Any) -> None:
+    """Write each listing page again for every non-default language.
+
+    The lists hold each post in that language where a translation exists, so an
+    English reader browses the blog in English from /en/ on.
+    """
+    settings = generator.settings
+    if generator.__class__.__name__ != "ArticlesGenerator":
+        return
+    default_lang = settings["DEFAULT_LANG"]
+    write = partial(writer.write_file, relative_urls=settings["RELATIVE_URLS"])
+    context = generator.context
+    for lang in _languages(settings):
+        if lang == default_lang:
+            continue
+        prefix = lang_prefix(lang, default_lang)
+        articles = localize(generator.articles, lang)
+        dates = localize(generator.dates, lang)
+        for template in settings["DIRECT_TEMPLATES"]:
+            if template not in MIRRORED_TEMPLATES:
+                continue
+            save_as = settings.get(f"{template.upper()}_SAVE_AS", f"{template}.html")
+            if not save_as:
+                continue
+            url = settings.get(f"{template.upper()}_URL", "")
+            write(
+                prefix + save_as,
+                generator.get_template(template),
+                context,
+                articles=articles,
+                dates=dates,
+                blog=True,
+                template_name=template,
+                page_name=prefix + save_as.rsplit(".", 1)[0],
+                url=prefix + url if template != "index" else prefix,
+                lang=lang,
+            )
+        for kind, groups in (
+            ("category", generator.categories),
+            ("tag", generator.tags.items()),
+            ("author", generator.authors),
+        ):
+            template = generator.get_template(kind)
+            for group, members in groups:
+                local = localize(members, lang)
+                in_group = {id(a) for a in local}
+                write(
+                    prefix + group.save_as,
+                    template,
+                    context,
+                    url=prefix + group.url,
+                    articles=local,
+                    dates=[a for a in dates if id(a) in in_group],
+                    template_name=kind,
+                    blog=True,
+                    page_name=prefix + group.page_name,
+                    all_articles=articles,
+                    lang=lang,
+                    **{kind: group},
+                )

@@ -1,0 +1,184 @@
+"""Commands for executives, editors and operators: `invoke --list` shows them.
+
+Named as pelican-quickstart names them where they overlap (clean, build,
+rebuild, regenerate, serve, livereload, preview).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from invoke import Exit, task
+from pelican import main as pelican_main
+from pelican.server import ComplexHTTPRequestHandler, RootedHTTPServer
+from pelican.settings import DEFAULT_CONFIG, get_settings_from_file
+
+ROOT = Path(__file__).resolve().parent
+SETTINGS_FILE_BASE = "pelicanconf.py"
+SETTINGS = {**DEFAULT_CONFIG, **get_settings_from_file(str(ROOT / SETTINGS_FILE_BASE))}
+
+CONFIG = {
+    "settings_base": SETTINGS_FILE_BASE,
+    "settings_publish": "publishconf.py",
+    "content_path": SETTINGS["PATH"],
+    "deploy_path": SETTINGS["OUTPUT_PATH"],
+    "preview_path": "var/preview",
+    "host": "localhost",
+    "port": 8000,
+}
+
+
+def pelican_run(args: str) -> None:
+    """Run Pelican in this process; warnings about content are fatal."""
+    os.chdir(ROOT)
+    pelican_main(shlex.split(f"{CONFIG['content_path']} --fatal warnings {args}"))
+
+
+def _serve(path: str) -> None:
+    class AddressReuseTCPServer(RootedHTTPServer):
+        allow_reuse_address = True
+
+    server = AddressReuseTCPServer(
+        path, (CONFIG["host"], CONFIG["port"]), ComplexHTTPRequestHandler
+    )
+    print(f"Serving {path} at http://{CONFIG['host']}:{CONFIG['port']}/ (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("Stopped.")
+
+
+@task
+def clean(c):
+    """Remove the generated site (output/)."""
+    if os.path.isdir(CONFIG["deploy_path"]):
+        shutil.rmtree(CONFIG["deploy_path"])
+        os.makedirs(CONFIG["deploy_path"])
+
+
+@task
+def build(c):
+    """Build the site into output/ with the development settings."""
+    pelican_run("-s {settings_base}".format(**CONFIG))
+
+
+@task
+def rebuild(c):
+    """Build from scratch: delete output/ first."""
+    pelican_run("-d -s {settings_base}".format(**CONFIG))
+
+
+@task
+def regenerate(c):
+    """Rebuild whenever a file changes (no server)."""
+    pelican_run("-r -s {settings_base}".format(**CONFIG))
+
+
+@task
+def serve(c):
+    """Serve output/ at http://localhost:8000/ (run `invoke build` first)."""
+    if not os.path.isfile(os.path.join(CONFIG["deploy_path"], "index.html")):
+        raise Exit("output/ has no site yet: run `invoke build serve`.", code=1)
+    _serve(CONFIG["deploy_path"])
+
+
+@task
+def livereload(c):
+    """Serve at http://localhost:8000/ and reload the browser on every change."""
+    from livereload import Server
+
+    def cached_build():
+        pelican_run("-s {settings_base} -e CACHE_CONTENT=true LOAD_CONTENT_CACHE=true".format(**CONFIG))
+
+    cached_build()
+    server = Server()
+    for pattern in (
+        f"{CONFIG['settings_base']}",
+        f"{CONFIG['content_path']}/**/*",
+        "theme/templates/**/*.html",
+        "theme/static/**/*",
+        "theme/translations/**/*.po",
+        "plugins/**/*.py",
+    ):
+        server.watch(pattern, cached_build)
+    server.serve(host=CONFIG["host"], port=CONFIG["port"], root=CONFIG["deploy_path"])
+
+
+@task
+def preview(c, serve=True):
+    """Build with the production settings, drafts included, and serve it locally."""
+    url = f"http://{CONFIG['host']}:{CONFIG['port']}"
+    extra = (
+        f"SITEURL='\"{url}\"' FEED_DOMAIN='\"{url}\"' "
+        "DRAFT_SAVE_AS='\"bozze/{slug}/index.html\"' "
+        "DRAFT_LANG_SAVE_AS='\"bozze/{lang}/{slug}/index.html\"'"
+    )
+    pelican_run(
+        "-d -s {settings_publish} -o {preview_path} -e ".format(**CONFIG) + extra
+    )
+    drafts = sorted(Path(CONFIG["preview_path"], "bozze").rglob("index.html"))
+    for draft in drafts:
+        rel = draft.relative_to(CONFIG["preview_path"]).parent.as_posix()
+        print(f"draft: {url}/{rel}/")
+    if serve:
+        _serve(CONFIG["preview_path"])
+
+
+@task(
+    help={
+        "title": "The post's title (required)",
+        "lang": "Language of the post: it or en (default: it)",
+        "translation-of": "Slug of the post this one translates",
+        "category": "Category (a translation takes the original's)",
+    }
+)
+def new_post(c, title, lang=None, translation_of=None, category=""):
+    """Write a new draft post in content/posts/ (never overwrites)."""
+    from piazza.newpost import NewPostError
+    from piazza.newpost import new_post as write_post
+
+    try:
+        path = write_post(
+            ROOT / CONFIG["content_path"] / "posts",
+            title=title,
+            lang=lang or SETTINGS["DEFAULT_LANG"],
+            languages=SETTINGS.get("LANGUAGES") or [SETTINGS["DEFAULT_LANG"]],
+            default_lang=SETTINGS["DEFAULT_LANG"],
+            author=SETTINGS["AUTHOR"],
+            now=datetime.now(),
+            translation_of=translation_of,
+            category=category,
+        )
+    except NewPostError as exc:
+        raise Exit(f"new-post: {exc}", code=1) from None
+    print(f"Wrote {path.relative_to(ROOT)} (status: draft)")
+
+
+@task
+def test(c, k=""):
+    """Run the whole test suite (pytest); -k selects tests by name."""
+    selector = f" -k {shlex.quote(k)}" if k else ""
+    c.run(f"{sys.executable} -m pytest{selector}", pty=sys.stdout.isatty())
+
+
+@task
+def lint(c, fix=False):
+    """Check code style and lint with ruff (--fix to apply fixes)."""
+    ruff = f"{sys.executable} -m ruff"
+    if fix:
+        c.run(f"{ruff} check --fix .")
+        c.run(f"{ruff} format .")
+    else:
+        c.run(f"{ruff} check .")
+        c.run(f"{ruff} format --check .")
+
+
+@task
+def bench_build(c, posts=2000, runs=3):
+    """Benchmark the build against bare Pelican on a synthetic site."""
+    c.run(f"{sys.executable} bench/bench_build.py --posts {posts} --runs {runs}")
