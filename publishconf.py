@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pelicanconf import *  # noqa: F403,E402
+from pelicanconf import *  # noqa: F403
 
 SITEURL = os.environ.get("PIAZZA_SITEURL", "https://www.officineardesia.example")
 FEED_DOMAIN = SITEURL

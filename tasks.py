@@ -93,7 +93,11 @@ def livereload(c):
     from livereload import Server
 
     def cached_build():
-        pelican_run("-s {settings_base} -e CACHE_CONTENT=true LOAD_CONTENT_CACHE=true".format(**CONFIG))
+        pelican_run(
+            "-s {settings_base} -e CACHE_CONTENT=true LOAD_CONTENT_CACHE=true".format(
+                **CONFIG
+            )
+        )
 
     cached_build()
     server = Server()

@@ -39,9 +39,23 @@ PLUGINS = []
 """
 
 
-def pelican(content: Path, output: Path, settings: Path, extra: dict | None = None) -> float:
-    args = [sys.executable, "-m", "pelican", str(content), "-s", str(settings),
-            "-o", str(output), "-d", "--fatal", "warnings", "-q"]
+def pelican(
+    content: Path, output: Path, settings: Path, extra: dict | None = None
+) -> float:
+    args = [
+        sys.executable,
+        "-m",
+        "pelican",
+        str(content),
+        "-s",
+        str(settings),
+        "-o",
+        str(output),
+        "-d",
+        "--fatal",
+        "warnings",
+        "-q",
+    ]
     if extra:
         args += ["-e", *(f"{k}={json.dumps(v)}" for k, v in extra.items())]
     started = time.perf_counter()
@@ -77,7 +91,9 @@ def main() -> None:
         ours_times, bare_times = [], []
         for _ in range(args.runs):  # alternate, so drift hits both alike
             bare_times.append(pelican(content, tmp_path / "bare", bare_settings))
-            ours_times.append(pelican(content, tmp_path / "ours", ROOT / "pelicanconf.py"))
+            ours_times.append(
+                pelican(content, tmp_path / "ours", ROOT / "pelicanconf.py")
+            )
         ours = statistics.median(ours_times)
         bare = statistics.median(bare_times)
 
@@ -87,17 +103,26 @@ def main() -> None:
         ]
         sample = statistics.median(sample_times)
         articles = sorted((tmp_path / "sample").glob("20*/*/index.html"))
-        raw, zipped = page_weight(tmp_path / "sample", articles[0]) if articles else (0, 0)
+        raw, zipped = (
+            page_weight(tmp_path / "sample", articles[0]) if articles else (0, 0)
+        )
 
-    print(f"Build benchmark: {args.posts} posts ({files} Markdown files), "
-          f"{args.runs} runs each, medians; {os.cpu_count()} cores")
+    print(
+        f"Build benchmark: {args.posts} posts ({files} Markdown files), "
+        f"{args.runs} runs each, medians; {os.cpu_count()} cores"
+    )
     print(f"{'':28}{'ours':>12}{'bare Pelican':>14}{'ratio':>8}{'target':>10}")
-    print(f"{'full build (s)':28}{ours:12.2f}{bare:14.2f}{ours / bare:8.2f}{'<= 1.15':>10}")
-    print(f"{'per post (ms)':28}{ours / args.posts * 1000:12.2f}"
-          f"{bare / args.posts * 1000:14.2f}")
+    ratio = ours / bare
+    print(f"{'full build (s)':28}{ours:12.2f}{bare:14.2f}{ratio:8.2f}{'<= 1.15':>10}")
+    print(
+        f"{'per post (ms)':28}{ours / args.posts * 1000:12.2f}"
+        f"{bare / args.posts * 1000:14.2f}"
+    )
     print(f"{'sample site build (s)':28}{sample:12.2f}{'':14}{'':8}{'< 2':>10}")
     print(f"{'article page raw (KB)':28}{raw / 1024:12.1f}")
-    print(f"{'article page gzip (KB)':28}{zipped / 1024:12.1f}{'':14}{'':8}{'< 30':>10}")
+    print(
+        f"{'article page gzip (KB)':28}{zipped / 1024:12.1f}{'':14}{'':8}{'< 30':>10}"
+    )
 
 
 if __name__ == "__main__":

@@ -10,10 +10,34 @@ from pathlib import Path
 CATEGORIES = ["Azienda", "Moto", "Comunità", "Corse"]
 TAGS = [f"tema {i}" for i in range(60)]
 WORDS = (
-    "moto lago strada curva motore telaio officina raduno pista comunità "
-    "viaggio passo collina benzina elettrico cliente lettera storia lavoro "
-    "squadra prova serbatoio ruota freno sella casco montagna"
-).split()
+    "moto",
+    "lago",
+    "strada",
+    "curva",
+    "motore",
+    "telaio",
+    "officina",
+    "raduno",
+    "pista",
+    "comunità",
+    "viaggio",
+    "passo",
+    "collina",
+    "benzina",
+    "elettrico",
+    "cliente",
+    "lettera",
+    "storia",
+    "lavoro",
+    "squadra",
+    "prova",
+    "serbatoio",
+    "ruota",
+    "freno",
+    "sella",
+    "casco",
+    "montagna",
+)
 
 
 def _paragraphs(rng: random.Random, count: int) -> str:

@@ -123,17 +123,22 @@ def new_post(
             raise NewPostError(
                 f"{taken} already is the {lang!r} version of {translation_of!r}"
             )
-        original = next(
-            (p for p in originals if p.lang == default_lang), originals[0]
-        )
+        original = next((p for p in originals if p.lang == default_lang), originals[0])
         slug = translation_of
         category = category or original.category
         tags = original.tags
         if original.date:
             date = datetime.strptime(original.date[:16], "%Y-%m-%d %H:%M")
     else:
-        slug = slugify(title, regex_subs=[(r"[^\w\s-]", ""), (r"(?u)\A\s*", ""),
-                                          (r"(?u)\s*\Z", ""), (r"[-\s]+", "-")])
+        slug = slugify(
+            title,
+            regex_subs=[
+                (r"[^\w\s-]", ""),
+                (r"(?u)\A\s*", ""),
+                (r"(?u)\s*\Z", ""),
+                (r"[-\s]+", "-"),
+            ],
+        )
         if not slug:
             raise NewPostError(f"--title {title!r} gives an empty slug")
         clash = next((p for p in posts if p.slug == slug and p.lang == lang), None)

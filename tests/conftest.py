@@ -111,7 +111,7 @@ def published_site(tmp_path_factory, site_port) -> Site:
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - stdlib signature
+    def log_message(self, format, *args):
         pass
 
 

@@ -6,34 +6,45 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, run_pelican
 
 MINIMAL = FIXTURES / "content" / "minimal"
 
 BROKEN = {
     "no-title": (
-        "Date: 2026-02-01 10:00\nSlug: senza-titolo\nLang: it\nCategory: Azienda\n\nTesto.\n",
+        (
+            "Date: 2026-02-01 10:00\nSlug: senza-titolo\nLang: it\n"
+            "Category: Azienda\n\nTesto.\n"
+        ),
         ["2026-02-broken.it.md", "title"],
     ),
     "bad-date": (
-        "Title: Data sbagliata\nDate: 31/31/2026 ore 25\nSlug: data\nLang: it\n"
-        "Category: Azienda\n\nTesto.\n",
+        (
+            "Title: Data sbagliata\nDate: 31/31/2026 ore 25\nSlug: data\nLang: it\n"
+            "Category: Azienda\n\nTesto.\n"
+        ),
         ["2026-02-broken.it.md", "31/31/2026"],
     ),
     "unknown-lang": (
-        "Title: Bonjour\nDate: 2026-02-01 10:00\nSlug: bonjour\nLang: fr\n"
-        "Category: Azienda\n\nTexte.\n",
+        (
+            "Title: Bonjour\nDate: 2026-02-01 10:00\nSlug: bonjour\nLang: fr\n"
+            "Category: Azienda\n\nTexte.\n"
+        ),
         ["2026-02-broken.it.md", "unknown language", "fr"],
     ),
     "orphan-translation": (
-        "Title: Orphan\nDate: 2026-02-01 10:00\nSlug: nessuno\nLang: en\n"
-        "Translation: true\nCategory: Azienda\n\nText.\n",
+        (
+            "Title: Orphan\nDate: 2026-02-01 10:00\nSlug: nessuno\nLang: en\n"
+            "Translation: true\nCategory: Azienda\n\nText.\n"
+        ),
         ["2026-02-broken.it.md", "are translations", "nessuno"],
     ),
     "image-without-alt": (
-        "Title: Foto\nDate: 2026-02-01 10:00\nSlug: foto\nLang: it\nCategory: Azienda\n\n"
-        '<img src="https://cdn.example/x.jpg">\n',
+        (
+            "Title: Foto\nDate: 2026-02-01 10:00\nSlug: foto\nLang: it\n"
+            "Category: Azienda\n\n"
+            '<img src="https://cdn.example/x.jpg">\n'
+        ),
         ["2026-02-broken.it.md", "alt text"],
     ),
 }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from test_site import POST_SOURCES
 
 pytestmark = pytest.mark.browser
@@ -13,7 +12,9 @@ WIDTHS = [375, 1280]
 
 def _translated_post():
     english = {s.slug: s for s in POST_SOURCES if s.published and s.lang == "en"}
-    return next(s for s in POST_SOURCES if s.published and s.lang == "it" and s.slug in english), english
+    return next(
+        s for s in POST_SOURCES if s.published and s.lang == "it" and s.slug in english
+    ), english
 
 
 @pytest.fixture
@@ -21,14 +22,30 @@ def page_at(browser, served_site):
     contexts = []
 
     def open_page(width: int, **options):
-        context = browser.new_context(viewport={"width": width, "height": 900}, **options)
+        context = browser.new_context(
+            viewport={"width": width, "height": 900}, **options
+        )
         contexts.append(context)
         page = context.new_page()
         problems: list[str] = []
-        page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None)
+        page.on(
+            "console",
+            lambda m: (
+                problems.append(f"console {m.type}: {m.text}")
+                if m.type in ("error", "warning")
+                else None
+            ),
+        )
         page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
         page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
-        page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+        page.on(
+            "response",
+            lambda r: (
+                problems.append(f"HTTP {r.status}: {r.url}")
+                if r.status >= 400
+                else None
+            ),
+        )
         return page, problems
 
     yield open_page
@@ -38,7 +55,9 @@ def page_at(browser, served_site):
 
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("where", ["home", "article"])
-def test_pages_load_without_console_errors(page_at, served_site, artifacts, width, where):
+def test_pages_load_without_console_errors(
+    page_at, served_site, artifacts, width, where
+):
     original, _ = _translated_post()
     url = served_site.siteurl + "/" + ("" if where == "home" else original.url())
     page, problems = page_at(width)
@@ -58,7 +77,9 @@ def test_language_switcher_leads_to_the_translation(page_at, served_site):
     page.wait_for_url(f"{served_site.siteurl}/{english[original.slug].url()}")
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.locator("main h1").inner_text().strip() == english[original.slug].title
-    page.get_by_role("navigation", name="Language").get_by_role("link", name="IT").click()
+    page.get_by_role("navigation", name="Language").get_by_role(
+        "link", name="IT"
+    ).click()
     page.wait_for_url(f"{served_site.siteurl}/{original.url()}")
     assert not problems, problems
 
@@ -70,12 +91,17 @@ def test_keyboard_focus_is_visible(page_at, served_site, artifacts):
     focused = page.evaluate("document.activeElement.className")
     assert focused == "skip-link"
     style = page.evaluate(
-        """() => { const s = getComputedStyle(document.activeElement);
-                   const r = document.activeElement.getBoundingClientRect();
-                   return {style: s.outlineStyle, width: parseFloat(s.outlineWidth), top: r.top, h: r.height}; }"""
+        """() => {
+            const s = getComputedStyle(document.activeElement);
+            const r = document.activeElement.getBoundingClientRect();
+            return {style: s.outlineStyle, width: parseFloat(s.outlineWidth),
+                    top: r.top, h: r.height};
+        }"""
     )
     assert style["style"] != "none" and style["width"] >= 2, style
-    assert style["top"] >= 0 and style["h"] > 0, "the skip link is on screen when focused"
+    assert style["top"] >= 0 and style["h"] > 0, (
+        "the skip link is on screen when focused"
+    )
     page.screenshot(path=str(artifacts / "focus-skip-link.png"))
     # further Tabs land on links that also show an outline
     for _ in range(3):

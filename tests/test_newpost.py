@@ -10,8 +10,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, ROOT, run_pelican
+
 from piazza.newpost import NewPostError, new_post, read_header
 
 INVOKE = [sys.executable, "-m", "invoke"]
@@ -23,7 +23,11 @@ def project(tmp_path) -> Path:
     for name in ("tasks.py", "pelicanconf.py", "publishconf.py"):
         shutil.copy(ROOT / name, tmp_path / name)
     for folder in ("piazza", "plugins", "theme"):
-        shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            ROOT / folder,
+            tmp_path / folder,
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
     shutil.copytree(FIXTURES / "content" / "minimal", tmp_path / "content")
     return tmp_path
 
@@ -31,14 +35,20 @@ def project(tmp_path) -> Path:
 def invoke(project: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [*INVOKE, "-r", str(project), *args],
-        cwd=project, capture_output=True, text=True, timeout=120, check=False,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
 def test_new_post_writes_a_draft(project):
     proc = invoke(project, "new-post", "--title", "Il nuovo stabilimento di Lovere")
     assert proc.returncode == 0, proc.stderr
-    written = list((project / "content" / "posts").glob("*il-nuovo-stabilimento-di-lovere.it.md"))
+    written = list(
+        (project / "content" / "posts").glob("*il-nuovo-stabilimento-di-lovere.it.md")
+    )
     assert len(written) == 1
     meta = read_header(written[0])
     assert meta["title"] == "Il nuovo stabilimento di Lovere"
@@ -48,20 +58,38 @@ def test_new_post_writes_a_draft(project):
     assert meta["author"] == "Chiara Valsecchi"
     datetime.strptime(meta["date"], "%Y-%m-%d %H:%M")
     # the draft builds, and does not appear on the published site
-    result = run_pelican(project / "out", content=project / "content", settings="publishconf.py")
+    result = run_pelican(
+        project / "out", content=project / "content", settings="publishconf.py"
+    )
     assert result.returncode == 0, result.log
     assert "il-nuovo-stabilimento" not in (project / "out" / "index.html").read_text()
 
 
 def test_new_post_translation_links_to_the_original(project):
-    proc = invoke(project, "new-post", "--title", "Welcome again", "--lang", "en",
-                  "--translation-of", "benvenuti")
+    proc = invoke(
+        project,
+        "new-post",
+        "--title",
+        "Welcome again",
+        "--lang",
+        "en",
+        "--translation-of",
+        "benvenuti",
+    )
     # benvenuti already has an English version
     assert proc.returncode == 1
     assert "already is the 'en' version of 'benvenuti'" in proc.stderr
     (project / "content" / "posts" / "2026-01-benvenuti.en.md").unlink()
-    proc = invoke(project, "new-post", "--title", "Welcome", "--lang", "en",
-                  "--translation-of", "benvenuti")
+    proc = invoke(
+        project,
+        "new-post",
+        "--title",
+        "Welcome",
+        "--lang",
+        "en",
+        "--translation-of",
+        "benvenuti",
+    )
     assert proc.returncode == 0, proc.stderr
     meta = read_header(project / "content" / "posts" / "2026-01-benvenuti.en.md")
     assert meta["slug"] == "benvenuti"
@@ -94,18 +122,35 @@ def test_new_post_rejects_bad_arguments(tmp_path, kwargs, message):
     before = sorted(p.name for p in (tmp_path / "posts").iterdir())
     args = {"lang": "it", **kwargs}
     with pytest.raises(NewPostError, match=message):
-        new_post(tmp_path / "posts", languages=["it", "en"], default_lang="it",
-                 author="A", now=datetime(2026, 11, 22, 10, 0), **args)
+        new_post(
+            tmp_path / "posts",
+            languages=["it", "en"],
+            default_lang="it",
+            author="A",
+            now=datetime(2026, 11, 22, 10, 0),
+            **args,
+        )
     assert sorted(p.name for p in (tmp_path / "posts").iterdir()) == before
 
 
 def test_invoke_list_describes_every_task():
-    proc = subprocess.run([*INVOKE, "-r", str(ROOT), "--list"], capture_output=True,
-                          text=True, check=True)
+    proc = subprocess.run(
+        [*INVOKE, "-r", str(ROOT), "--list"], capture_output=True, text=True, check=True
+    )
     # "  name   One-line help" rows; wrapped help continues on deeper-indented lines
     rows = dict(re.findall(r"^  (\S+)\s{2,}(\S.*)$", proc.stdout, flags=re.MULTILINE))
     names = set(rows)
     assert all(help_text for help_text in rows.values())
-    for name in ("clean", "build", "rebuild", "regenerate", "serve", "livereload",
-                 "preview", "new-post", "test", "lint"):
+    for name in (
+        "clean",
+        "build",
+        "rebuild",
+        "regenerate",
+        "serve",
+        "livereload",
+        "preview",
+        "new-post",
+        "test",
+        "lint",
+    ):
         assert name in names, proc.stdout

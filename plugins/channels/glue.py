@@ -124,9 +124,7 @@ class ChannelsGenerator(Generator):
             if getattr(version, "status", "published") == "published"
         ]
         for lang, info in (settings.get("LANGUAGES") or {default_lang: {}}).items():
-            items = [
-                _feed_item(a, siteurl) for a in every_version if a.lang == lang
-            ]
+            items = [_feed_item(a, siteurl) for a in every_version if a.lang == lang]
             feed_path = pattern.format(lang=lang)
             subtitle = settings.get("SITESUBTITLE", "")
             if isinstance(subtitle, dict):

@@ -20,7 +20,9 @@ def blog_posting(article: Any, siteurl: str, sitename: str, logo: str) -> dict:
         "description": plain_text(article.summary),
         "inLanguage": article.lang,
         "datePublished": article.date.isoformat(),
-        "dateModified": (getattr(article, "modified", None) or article.date).isoformat(),
+        "dateModified": (
+            getattr(article, "modified", None) or article.date
+        ).isoformat(),
         "author": [
             {"@type": "Person", "name": str(a), "url": f"{siteurl}/{a.url}"}
             for a in getattr(article, "authors", ())
@@ -43,4 +45,3 @@ def blog_posting(article: Any, siteurl: str, sitename: str, logo: str) -> dict:
             {"@id": f"{siteurl}/{t.url}", "inLanguage": t.lang} for t in translations
         ]
     return data
-

@@ -22,7 +22,9 @@ def install_fragment_cache(generator: Any) -> None:
         html = cache.get(key)
         if html is None:
             template = env.get_template(f"partials/{name}.html")
-            html = Markup(template.render({**ctx.get_all(), "item": item, "lang": lang}))
+            html = Markup(
+                template.render({**ctx.get_all(), "item": item, "lang": lang})
+            )
             cache[key] = html
             keep.append(item)
         return html

@@ -27,7 +27,9 @@ def _read_catalog(po_path: Path, lang: str) -> Translations:
         with po_path.open("rb") as fp:
             catalog = read_po(fp, locale=lang, abort_invalid=True)
     except (PoFileError, OSError, ValueError) as exc:
-        raise CatalogError(f"{po_path}: cannot read translation catalog: {exc}") from exc
+        raise CatalogError(
+            f"{po_path}: cannot read translation catalog: {exc}"
+        ) from exc
     buffer = io.BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)

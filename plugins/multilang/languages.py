@@ -39,7 +39,9 @@ def page_lang(context: Mapping[str, Any], default_lang: str) -> str:
     return default_lang
 
 
-def is_mirrored_listing(context: Mapping[str, Any], settings: Mapping[str, Any]) -> bool:
+def is_mirrored_listing(
+    context: Mapping[str, Any], settings: Mapping[str, Any]
+) -> bool:
     """Whether a page is an article listing that exists in every language.
 
     Pelican marks every page of the articles generator with ``blog=True``; the
