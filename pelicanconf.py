@@ -120,7 +120,7 @@ MENU_PAGES = ["chi-siamo", "regole-della-comunita", "privacy"]
 DISPLAY_PAGES_ON_MENU = False
 DISPLAY_CATEGORIES_ON_MENU = False
 TWITTER_SITE = "@officineardesia"
-SOCIAL_IMAGE = "theme/img/social-card.png"
+SOCIAL_IMAGE = "theme/img/social-card.png"  # 1200x630
 
 PLUGIN_PATHS = ["plugins"]
 PLUGINS = ["multilang", "contentcheck", "fragments", "channels"]
