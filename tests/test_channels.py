@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from lxml import etree
 
@@ -24,7 +24,7 @@ def test_sitemap_is_valid_xml_with_alternates():
             sitemap.SitemapEntry("https://s.example/a/?x=1&y=<2>", None),
             sitemap.SitemapEntry(
                 "https://s.example/a/",
-                datetime(2026, 1, 2, tzinfo=timezone.utc),
+                datetime(2026, 1, 2, tzinfo=UTC),
                 alternates,
             ),
         ]
@@ -60,7 +60,7 @@ def test_json_feed_render_and_order():
             title=f"T{n}",
             content_html="<p>x</p>",
             summary="x",
-            date_published=datetime(2026, 1, day, tzinfo=timezone.utc),
+            date_published=datetime(2026, 1, day, tzinfo=UTC),
             date_modified=None,
             authors=("A",),
             tags=("t",),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from conftest import ROOT
+
 from multilang.catalogs import load_translations
 from multilang.languages import (
     content_alternates,
@@ -13,8 +15,6 @@ from multilang.languages import (
     page_lang,
     url_of_output,
 )
-
-from conftest import ROOT
 
 SETTINGS = {
     "DEFAULT_LANG": "it",
@@ -48,7 +48,7 @@ def test_page_lang_prefers_explicit_then_content_then_default():
 
 
 def test_content_alternates_list_published_versions_and_self():
-    it, en = _pair()
+    _it, en = _pair()
     assert [(a.lang, a.url, a.current) for a in content_alternates(en)] == [
         ("en", "en/2026/a/", True),
         ("it", "2026/a/", False),
