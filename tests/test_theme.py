@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import ROOT
 
 CSS = (ROOT / "theme" / "static" / "css" / "main.css").read_text(encoding="utf-8")
