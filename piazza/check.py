@@ -1,0 +1,593 @@
+"""`invoke check`: is a built site fit to go live?
+
+Reads a Pelican output folder the way a browser and a feed reader would, without
+the network: every internal link and asset must resolve to a file in the folder,
+feeds must parse, every page needs a title and a canonical URL, stays under a size
+budget, and loads nothing over plain http on an https site.
+
+Each page is parsed once (lxml); file existence is answered from one walk of the
+folder, and URL resolution is cached, so the check stays a small fraction of the
+build even at thousands of pages.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import feedparser
+from lxml import etree
+from lxml import html as lxml_html
+
+DEFAULT_SIZE_BUDGET = 512 * 1024
+"""Bytes an HTML page may weigh on its own (images and CSS not included)."""
+
+DEFAULT_IGNORE_PREFIXES = ("/comments/",)
+"""URL paths served by something other than the static site (Isso, via nginx)."""
+
+HTML_SUFFIXES = (".html", ".htm")
+FEED_SUFFIXES = (".atom.xml", ".rss.xml")
+XML_FEED_TYPES = frozenset({"application/atom+xml", "application/rss+xml"})
+JSON_FEED_TYPES = frozenset({"application/feed+json", "application/json"})
+JSON_FEED_VERSION = "https://jsonfeed.org/version/"
+
+# <link rel=...> values whose target the browser loads as part of the page.
+ASSET_RELS = frozenset(
+    {
+        "stylesheet",
+        "icon",
+        "shortcut",
+        "apple-touch-icon",
+        "apple-touch-icon-precomposed",
+        "mask-icon",
+        "manifest",
+        "preload",
+        "modulepreload",
+    }
+)
+# <meta> that point at images or media crawlers fetch (social cards).
+META_ASSETS = frozenset(
+    {
+        "og:image",
+        "og:image:url",
+        "og:image:secure_url",
+        "og:video",
+        "og:video:url",
+        "og:audio",
+        "twitter:image",
+        "twitter:image:src",
+    }
+)
+META_LINKS = frozenset({"og:url"})
+
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
+_CSS_URL = re.compile(
+    r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)\s]*))\s*\)|@import\s+(?:"([^"]*)"|'([^']*)')"""
+)
+_REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"\s;]+)", re.IGNORECASE)
+_FAKE_BASE = "http://site.invalid"
+
+_PARSER = lxml_html.HTMLParser(remove_comments=True)
+_XP_ANCHORS = etree.XPath("//a[@href] | //area[@href]")
+_XP_LINKS = etree.XPath("//link[@href]")
+_XP_SRC = etree.XPath(
+    "//*[@src] | //*[@srcset] | //video[@poster] | //object[@data] | //meta[@content]"
+)
+_XP_IDS = etree.XPath("//@id | //a/@name")
+_XP_TITLE = etree.XPath("//title")
+_XP_BASE = etree.XPath("//base/@href")
+_XP_STYLES = etree.XPath("//style/text() | //@style[contains(., 'url(')]")
+
+
+class Kind(StrEnum):
+    """What a finding is about; the report groups findings by it."""
+
+    BROKEN_LINK = "broken-link"
+    MISSING_ASSET = "missing-asset"
+    BROKEN_FRAGMENT = "broken-fragment"
+    INVALID_FEED = "invalid-feed"
+    INVALID_SITEMAP = "invalid-sitemap"
+    MISSING_TITLE = "missing-title"
+    MISSING_CANONICAL = "missing-canonical"
+    OVER_BUDGET = "over-budget"
+    MIXED_CONTENT = "mixed-content"
+    UNREADABLE = "unreadable"
+
+
+_ADVICE: dict[str, str] = {
+    Kind.BROKEN_LINK: "fix the link in the post or template, or restore the page",
+    Kind.MISSING_ASSET: "add the file (content/images, theme/static) or fix the URL",
+    Kind.BROKEN_FRAGMENT: "the #anchor names no id on the target page",
+    Kind.INVALID_FEED: "feed readers will reject it: check the feed settings/plugin",
+    Kind.INVALID_SITEMAP: "search engines will reject it: check the sitemap plugin",
+    Kind.MISSING_TITLE: "every page needs a non-empty <title> (see base.html)",
+    Kind.MISSING_CANONICAL: 'add <link rel="canonical"> or mark the page noindex',
+    Kind.OVER_BUDGET: "split the page or lower the page size (pagination, images)",
+    Kind.MIXED_CONTENT: "browsers block http:// assets on https pages: use https://",
+    Kind.UNREADABLE: "the file could not be read or parsed",
+}
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One problem: its kind, the file it was found in (relative), what's wrong."""
+
+    kind: str
+    page: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """Everything the check found. Errors block a publish; warnings don't."""
+
+    errors: list[Finding] = field(default_factory=list)
+    warnings: list[Finding] = field(default_factory=list)
+    pages: int = 0
+    files: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing blocks publishing."""
+        return not self.errors
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where a URL found in a file points, once resolved against the site."""
+
+    path: str | None  # file in the output (relative, posix) or None if missing
+    wanted: str  # the file it should be, for the message
+    fragment: str
+
+
+class _Site:
+    """The output folder as a set of files, and URL resolution against SITEURL."""
+
+    def __init__(
+        self, root: Path, siteurl: str, ignore_prefixes: Sequence[str]
+    ) -> None:
+        self.root = root
+        self.files: set[str] = set()
+        self.dirs: set[str] = set()
+        for dirpath, dirnames, filenames in os.walk(root):
+            rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
+            prefix = "" if rel == "." else rel + "/"
+            self.dirs.update(prefix + d for d in dirnames)
+            self.files.update(prefix + name for name in filenames)
+        self.siteurl = siteurl.rstrip("/")
+        base = urlsplit(self.siteurl or _FAKE_BASE)
+        self.scheme = base.scheme
+        self.netloc = base.netloc.lower()
+        self.base_path = base.path.rstrip("/")
+        self.origin = f"{base.scheme}://{base.netloc}"
+        self.ignore_prefixes = tuple(ignore_prefixes)
+        self._absolute: dict[str, _Target | None] = {}
+        self._relative: dict[tuple[str, str], _Target | None] = {}
+
+    def page_url(self, rel: str) -> str:
+        """The URL a file in the output is served at."""
+        if rel == "index.html" or rel.endswith("/index.html"):
+            rel = rel[: -len("index.html")]
+        return f"{self.origin}{self.base_path}/{rel}"
+
+    def resolve(self, ref: str, page_url: str) -> _Target | None:
+        """The output file ``ref`` points to, or None if it's not ours to check."""
+        if _SCHEME.match(ref) or ref.startswith("//"):
+            try:
+                return self._absolute[ref]
+            except KeyError:
+                target = self._absolute[ref] = self._locate(ref)
+                return target
+        key = (page_url, ref)
+        try:
+            return self._relative[key]
+        except KeyError:
+            target = self._relative[key] = self._locate(urljoin(page_url, ref))
+            return target
+
+    def _locate(self, url: str) -> _Target | None:
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return _Target(None, url, "")
+        if parts.scheme not in ("http", "https") or parts.netloc.lower() != self.netloc:
+            return None
+        path = parts.path or "/"
+        if self.base_path:
+            if path != self.base_path and not path.startswith(self.base_path + "/"):
+                return None
+            path = path[len(self.base_path) :] or "/"
+        if path.startswith(self.ignore_prefixes):
+            return None
+        rel = unquote(path).lstrip("/")
+        fragment = unquote(parts.fragment)
+        if rel == "" or rel.endswith("/"):
+            wanted = rel + "index.html"
+        else:
+            wanted = rel
+        if wanted in self.files:
+            return _Target(wanted, wanted, fragment)
+        if rel in self.dirs and f"{rel}/index.html" in self.files:
+            return _Target(f"{rel}/index.html", wanted, fragment)
+        return _Target(None, wanted, fragment)
+
+    def is_insecure(self, ref: str) -> bool:
+        """An absolute http:// URL (what mixed content means)."""
+        return ref[:7].lower() == "http://"
+
+
+@dataclass
+class _Findings:
+    errors: set[Finding] = field(default_factory=set)
+    warnings: set[Finding] = field(default_factory=set)
+
+    def error(self, kind: Kind, page: str, detail: str) -> None:
+        self.errors.add(Finding(str(kind), page, detail))
+
+    def warn(self, kind: Kind, page: str, detail: str) -> None:
+        self.warnings.add(Finding(str(kind), page, detail))
+
+
+@dataclass
+class _Pending:
+    """What can only be judged once every page has been read."""
+
+    ids: dict[str, frozenset[str]] = field(default_factory=dict)
+    fragments: list[tuple[str, str, str, str]] = field(default_factory=list)
+    xml_feeds: set[str] = field(default_factory=set)
+    json_feeds: set[str] = field(default_factory=set)
+
+
+def check_site(
+    output_dir: Path,
+    siteurl: str,
+    *,
+    size_budget: int = DEFAULT_SIZE_BUDGET,
+    https_required: bool | None = None,
+    ignore_prefixes: Sequence[str] = DEFAULT_IGNORE_PREFIXES,
+) -> CheckReport:
+    """Check a built site in ``output_dir`` published at ``siteurl``.
+
+    ``siteurl`` is the SITEURL it was built with (empty for relative URLs).
+    ``https_required`` (default: whether ``siteurl`` is https) turns http://
+    assets into mixed-content errors. URL paths under ``ignore_prefixes`` are
+    served by something else (the comment server) and are not looked for.
+    """
+    output_dir = Path(output_dir)
+    if not output_dir.is_dir():
+        raise FileNotFoundError(f"{output_dir} is not a folder: build the site first")
+    if https_required is None:
+        https_required = siteurl.lower().startswith("https://")
+    site = _Site(output_dir, siteurl, ignore_prefixes)
+    found = _Findings()
+    pending = _Pending()
+    pages = 0
+    for rel in sorted(site.files):
+        if rel.endswith(HTML_SUFFIXES):
+            pages += 1
+            _check_page(site, rel, found, pending, size_budget, https_required)
+        elif rel.endswith(".css"):
+            _check_css(site, rel, found)
+        elif rel.endswith(FEED_SUFFIXES):
+            pending.xml_feeds.add(rel)
+        elif rel.endswith(".json") and (
+            rel.startswith("feeds/") or "/feeds/" in rel or rel.endswith("feed.json")
+        ):
+            pending.json_feeds.add(rel)
+    for rel in sorted(pending.xml_feeds):
+        _check_xml_feed(site, rel, found)
+    for rel in sorted(pending.json_feeds):
+        _check_json_feed(site, rel, found)
+    if "sitemap.xml" in site.files:
+        _check_sitemap(site, "sitemap.xml", found)
+    for page, target, fragment, shown in pending.fragments:
+        ids = pending.ids.get(target)
+        if ids is not None and fragment not in ids:
+            found.warn(
+                Kind.BROKEN_FRAGMENT, page, f"{shown}: no id {fragment!r} on {target}"
+            )
+    return CheckReport(
+        errors=sorted(found.errors),
+        warnings=sorted(found.warnings),
+        pages=pages,
+        files=len(site.files),
+    )
+
+
+def _read(site: _Site, rel: str, found: _Findings) -> bytes | None:
+    try:
+        return (site.root / rel).read_bytes()
+    except OSError as exc:
+        found.error(Kind.UNREADABLE, rel, f"cannot read {site.root / rel}: {exc}")
+        return None
+
+
+def _check_page(
+    site: _Site,
+    rel: str,
+    found: _Findings,
+    pending: _Pending,
+    size_budget: int,
+    https_required: bool,
+) -> None:
+    data = _read(site, rel, found)
+    if data is None:
+        return
+    if len(data) > size_budget:
+        found.error(
+            Kind.OVER_BUDGET,
+            rel,
+            f"{len(data):,} bytes, over the budget of {size_budget:,} bytes",
+        )
+    try:
+        doc = lxml_html.document_fromstring(data, parser=_PARSER)
+    except (etree.ParserError, ValueError) as exc:
+        found.error(Kind.UNREADABLE, rel, f"not parseable as HTML: {exc}")
+        return
+    page_url = site.page_url(rel)
+    bases = _XP_BASE(doc)
+    if bases:
+        page_url = urljoin(page_url, bases[0].strip())
+    ids = frozenset(str(value) for value in _XP_IDS(doc))
+    pending.ids[rel] = ids
+
+    titles = _XP_TITLE(doc)
+    if not titles or not (titles[0].text_content() or "").strip():
+        found.error(Kind.MISSING_TITLE, rel, "no <title>, or an empty one")
+
+    def link(ref: str, shown: str) -> None:
+        _check_ref(site, rel, page_url, ref, shown, Kind.BROKEN_LINK, found, pending)
+
+    def asset(ref: str, shown: str, *, loaded: bool = True) -> None:
+        if https_required and site.is_insecure(ref):
+            report = found.error if loaded else found.warn
+            report(Kind.MIXED_CONTENT, rel, f"{shown} {ref} is loaded over http")
+        _check_ref(site, rel, page_url, ref, shown, Kind.MISSING_ASSET, found, pending)
+
+    for element in _XP_ANCHORS(doc):
+        link(element.get("href").strip(), f"<{element.tag} href>")
+
+    canonical = False
+    noindex = False
+    for element in _XP_LINKS(doc):
+        ref = element.get("href").strip()
+        rels = (element.get("rel") or "").lower().split()
+        if "canonical" in rels:
+            canonical = True
+            link(ref, '<link rel="canonical">')
+        elif ASSET_RELS.intersection(rels):
+            asset(ref, f'<link rel="{" ".join(rels)}">')
+        else:
+            link(ref, f'<link rel="{" ".join(rels)}">')
+            if "alternate" in rels:
+                _note_feed(site, page_url, ref, element.get("type"), pending)
+
+    for element in _XP_SRC(doc):
+        tag = element.tag
+        if tag == "meta":
+            name = (element.get("property") or element.get("name") or "").lower()
+            content = element.get("content").strip()
+            if name in META_ASSETS:
+                asset(content, f'<meta property="{name}">', loaded=False)
+            elif name in META_LINKS:
+                link(content, f'<meta property="{name}">')
+            elif (element.get("http-equiv") or "").lower() == "refresh":
+                match = _REFRESH_URL.search(content)
+                if match:
+                    link(match.group(1), '<meta http-equiv="refresh">')
+            elif name == "robots" and "noindex" in content.lower():
+                noindex = True
+            continue
+        for attribute in ("src", "poster", "data"):
+            value = element.get(attribute)
+            if value is not None and value.strip():
+                asset(value.strip(), f"<{tag} {attribute}>")
+        srcset = element.get("srcset")
+        if srcset:
+            for candidate in _srcset_urls(srcset):
+                asset(candidate, f"<{tag} srcset>")
+
+    for css in _XP_STYLES(doc):
+        for ref in _css_urls(str(css)):
+            asset(ref, "CSS url()")
+
+    if not canonical and not noindex:
+        found.error(
+            Kind.MISSING_CANONICAL,
+            rel,
+            'no <link rel="canonical"> (and the page is not marked noindex)',
+        )
+
+
+def _check_ref(
+    site: _Site,
+    rel: str,
+    page_url: str,
+    ref: str,
+    shown: str,
+    kind: Kind,
+    found: _Findings,
+    pending: _Pending,
+) -> None:
+    if ref.startswith("#"):
+        fragment = unquote(ref[1:])
+        if fragment and fragment != "top" and fragment not in pending.ids[rel]:
+            found.error(Kind.BROKEN_FRAGMENT, rel, f"{shown} {ref}: no such id here")
+        return
+    target = site.resolve(ref, page_url)
+    if target is None:
+        return
+    if target.path is None:
+        found.error(kind, rel, f"{shown} {ref}: no file {target.wanted} in the output")
+        return
+    fragment = target.fragment
+    if not fragment or fragment == "top" or not target.path.endswith(HTML_SUFFIXES):
+        return
+    if target.path == rel:
+        if fragment not in pending.ids[rel]:
+            found.error(Kind.BROKEN_FRAGMENT, rel, f"{shown} {ref}: no such id here")
+    else:
+        pending.fragments.append((rel, target.path, fragment, f"{shown} {ref}"))
+
+
+def _note_feed(
+    site: _Site, page_url: str, ref: str, mime: str | None, pending: _Pending
+) -> None:
+    mime = (mime or "").lower().split(";")[0].strip()
+    if mime not in XML_FEED_TYPES and mime not in JSON_FEED_TYPES:
+        return
+    target = site.resolve(ref, page_url)
+    if target is None or target.path is None:
+        return
+    if mime in XML_FEED_TYPES:
+        pending.xml_feeds.add(target.path)
+    else:
+        pending.json_feeds.add(target.path)
+
+
+def _srcset_urls(srcset: str) -> Iterable[str]:
+    for candidate in srcset.split(","):
+        parts = candidate.split()
+        if parts:
+            yield parts[0]
+
+
+def _css_urls(text: str) -> Iterable[str]:
+    for match in _CSS_URL.finditer(text):
+        ref = next((group for group in match.groups() if group), "").strip()
+        if ref and not ref.startswith(("data:", "#")):
+            yield ref
+
+
+def _check_css(site: _Site, rel: str, found: _Findings) -> None:
+    data = _read(site, rel, found)
+    if data is None:
+        return
+    url = site.page_url(rel)
+    for ref in _css_urls(data.decode("utf-8", errors="replace")):
+        target = site.resolve(ref, url)
+        if target is not None and target.path is None:
+            found.error(
+                Kind.MISSING_ASSET,
+                rel,
+                f"CSS url({ref}): no file {target.wanted} in the output",
+            )
+
+
+def _check_internal_url(
+    site: _Site, rel: str, url: object, shown: str, found: _Findings
+) -> None:
+    if not isinstance(url, str) or not url:
+        return
+    target = site.resolve(url.strip(), site.page_url(rel))
+    if target is not None and target.path is None:
+        found.error(
+            Kind.BROKEN_LINK,
+            rel,
+            f"{shown} {url}: no file {target.wanted} in the output",
+        )
+
+
+def _check_xml_feed(site: _Site, rel: str, found: _Findings) -> None:
+    data = _read(site, rel, found)
+    if data is None:
+        return
+    parsed = feedparser.parse(data)
+    if parsed.get("bozo"):
+        problem = parsed.get("bozo_exception")
+        found.error(Kind.INVALID_FEED, rel, f"does not parse as a feed: {problem}")
+        return
+    if not parsed.get("version"):
+        found.error(Kind.INVALID_FEED, rel, "not recognised as an Atom or RSS feed")
+        return
+    for number, entry in enumerate(parsed.entries, start=1):
+        if not entry.get("title"):
+            found.error(Kind.INVALID_FEED, rel, f"entry {number} has no title")
+        _check_internal_url(site, rel, entry.get("link"), f"entry {number}", found)
+
+
+def _check_json_feed(site: _Site, rel: str, found: _Findings) -> None:
+    data = _read(site, rel, found)
+    if data is None:
+        return
+    try:
+        feed = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        found.error(Kind.INVALID_FEED, rel, f"not valid JSON: {exc}")
+        return
+    if not isinstance(feed, dict):
+        found.error(Kind.INVALID_FEED, rel, "a JSON Feed must be a JSON object")
+        return
+    version = feed.get("version")
+    if not isinstance(version, str) or not version.startswith(JSON_FEED_VERSION):
+        found.error(
+            Kind.INVALID_FEED,
+            rel,
+            f"'version' is {version!r}, not a {JSON_FEED_VERSION}... URL",
+        )
+    title = feed.get("title")
+    if not isinstance(title, str) or not title.strip():
+        found.error(Kind.INVALID_FEED, rel, "'title' is missing or empty")
+    items = feed.get("items")
+    if not isinstance(items, list):
+        found.error(Kind.INVALID_FEED, rel, "'items' is missing or not a list")
+        return
+    for key in ("home_page_url", "feed_url"):
+        _check_internal_url(site, rel, feed.get(key), f"'{key}'", found)
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict) or "id" not in item:
+            found.error(Kind.INVALID_FEED, rel, f"item {number} has no 'id'")
+            continue
+        if "content_html" not in item and "content_text" not in item:
+            found.error(
+                Kind.INVALID_FEED,
+                rel,
+                f"item {number} has neither content_html nor content_text",
+            )
+        _check_internal_url(site, rel, item.get("url"), f"item {number} url", found)
+
+
+def _check_sitemap(site: _Site, rel: str, found: _Findings) -> None:
+    data = _read(site, rel, found)
+    if data is None:
+        return
+    try:
+        root = etree.fromstring(data, parser=etree.XMLParser(resolve_entities=False))
+    except etree.XMLSyntaxError as exc:
+        found.error(Kind.INVALID_SITEMAP, rel, f"not well-formed XML: {exc}")
+        return
+    for loc in root.iter("{*}loc"):
+        _check_internal_url(site, rel, (loc.text or "").strip(), "<loc>", found)
+
+
+def format_report(report: CheckReport, *, limit: int = 30) -> str:
+    """The report as plain text, grouped by kind, errors first.
+
+    At most ``limit`` findings are listed per kind; the rest are counted.
+    """
+    lines: list[str] = []
+    verdict = "OK" if report.ok else "FAILED"
+    lines.append(
+        f"check {verdict}: {report.pages:,} pages, {report.files:,} files, "
+        f"{len(report.errors)} errors, {len(report.warnings)} warnings"
+    )
+    for label, findings in (("error", report.errors), ("warning", report.warnings)):
+        groups: dict[str, list[Finding]] = defaultdict(list)
+        for finding in findings:
+            groups[finding.kind].append(finding)
+        for kind, items in sorted(groups.items()):
+            advice = _ADVICE.get(kind)
+            header = f"\n{label}s: {kind} ({len(items)})"
+            lines.append(header + (f" — {advice}" if advice else ""))
+            lines.extend(f"  {f.page}: {f.detail}" for f in items[:limit])
+            if len(items) > limit:
+                lines.append(f"  … and {len(items) - limit} more")
+    return "\n".join(lines)
