@@ -171,3 +171,30 @@ def browser():
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """A copy of the project with the minimal content, to run tasks in."""
+    for name in ("tasks.py", "pelicanconf.py", "publishconf.py"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    for folder in ("piazza", "plugins", "theme"):
+        shutil.copytree(
+            ROOT / folder,
+            tmp_path / folder,
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
+    shutil.copytree(FIXTURES / "content" / "minimal", tmp_path / "content")
+    return tmp_path
+
+
+def invoke(project: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run an invoke task of a project copy, as an editor would."""
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", "-r", str(project), *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )

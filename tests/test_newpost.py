@@ -7,40 +7,11 @@ import shutil
 import subprocess
 import sys
 from datetime import datetime
-from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, ROOT, run_pelican
+from conftest import FIXTURES, ROOT, invoke, run_pelican
 
 from piazza.newpost import NewPostError, new_post, read_header
-
-INVOKE = [sys.executable, "-m", "invoke"]
-
-
-@pytest.fixture
-def project(tmp_path) -> Path:
-    """A copy of the project with the minimal content, to run tasks in."""
-    for name in ("tasks.py", "pelicanconf.py", "publishconf.py"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    for folder in ("piazza", "plugins", "theme"):
-        shutil.copytree(
-            ROOT / folder,
-            tmp_path / folder,
-            ignore=shutil.ignore_patterns("__pycache__"),
-        )
-    shutil.copytree(FIXTURES / "content" / "minimal", tmp_path / "content")
-    return tmp_path
-
-
-def invoke(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*INVOKE, "-r", str(project), *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_new_post_writes_a_draft(project):
@@ -135,7 +106,10 @@ def test_new_post_rejects_bad_arguments(tmp_path, kwargs, message):
 
 def test_invoke_list_describes_every_task():
     proc = subprocess.run(
-        [*INVOKE, "-r", str(ROOT), "--list"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "invoke", "-r", str(ROOT), "--list"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     # "  name   One-line help" rows; wrapped help continues on deeper-indented lines
     rows = dict(re.findall(r"^  (\S+)\s{2,}(\S.*)$", proc.stdout, flags=re.MULTILINE))
