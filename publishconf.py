@@ -20,3 +20,22 @@ DRAFT_SAVE_AS = ""
 DRAFT_LANG_SAVE_AS = ""
 DRAFT_PAGE_SAVE_AS = ""
 DRAFT_PAGE_LANG_SAVE_AS = ""
+
+# Pre-compressed .gz and .br siblings of text files, served by nginx's
+# gzip_static/brotli_static (deploy/nginx.conf). Production only: brotli at its
+# best quality is slow, and development doesn't need it.
+PLUGINS = [*PLUGINS, "pelican.plugins.precompress"]
+PRECOMPRESS_GZIP = True
+PRECOMPRESS_BROTLI = True
+PRECOMPRESS_ZSTANDARD = False
+PRECOMPRESS_MIN_SIZE = 256
+PRECOMPRESS_TEXT_EXTENSIONS = {
+    ".atom",
+    ".css",
+    ".html",
+    ".js",
+    ".json",
+    ".svg",
+    ".txt",
+    ".xml",
+}

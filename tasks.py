@@ -163,6 +163,55 @@ def new_post(c, title, lang=None, translation_of=None, category=""):
     print(f"Wrote {path.relative_to(ROOT)} (status: draft)")
 
 
+def _publishing(action, *args, **kwargs):
+    """Run a publishing step; a PublishError is a message, not a traceback."""
+    from piazza.errors import PublishError
+
+    try:
+        return action(*args, **kwargs)
+    except PublishError as exc:
+        raise Exit(f"{action.__name__}: {exc}", code=1) from None
+
+
+@task(
+    help={
+        "target": "Where to publish: /path or user@host:path (default: invoke.yaml "
+        "piazza.target or $PIAZZA_TARGET)",
+        "keep": "Releases to keep on the target (default: invoke.yaml piazza.keep, 5)",
+        "force": "Make a new release even when nothing changed",
+    }
+)
+def publish(c, target=None, keep=None, force=False):
+    """Build for production, check, upload as a new release, switch it live."""
+    from piazza import publish as publishing
+
+    _publishing(publishing.publish, target, int(keep) if keep else None, force=force)
+
+
+@task(help={"target": "The publish target", "to": "Release name to switch to"})
+def rollback(c, target=None, to=None):
+    """Switch the live site back to the previous release (or --to RELEASE)."""
+    from piazza import publish as publishing
+
+    _publishing(publishing.rollback, target, to)
+
+
+@task(help={"target": "The publish target"})
+def releases(c, target=None):
+    """List the releases on the target, with their dates and commits."""
+    from piazza import publish as publishing
+
+    _publishing(publishing.list_releases, target)
+
+
+@task(help={"output": "The built site to check (default: output/)"})
+def check(c, output=None):
+    """Check a built site: links, assets, feeds, titles, canonical URLs, sizes."""
+    from piazza import publish as publishing
+
+    _publishing(publishing.check, output or CONFIG["deploy_path"])
+
+
 @task
 def test(c, k=""):
     """Run the whole test suite (pytest); -k selects tests by name."""

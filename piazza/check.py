@@ -24,7 +24,6 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import feedparser
 from lxml import etree
-from lxml import html as lxml_html
 
 DEFAULT_SIZE_BUDGET = 512 * 1024
 """Bytes an HTML page may weigh on its own (images and CSS not included)."""
@@ -74,16 +73,29 @@ _CSS_URL = re.compile(
 _REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"\s;]+)", re.IGNORECASE)
 _FAKE_BASE = "http://site.invalid"
 
-_PARSER = lxml_html.HTMLParser(remove_comments=True)
-_XP_ANCHORS = etree.XPath("//a[@href] | //area[@href]")
-_XP_LINKS = etree.XPath("//link[@href]")
-_XP_SRC = etree.XPath(
-    "//*[@src] | //*[@srcset] | //video[@poster] | //object[@data] | //meta[@content]"
+_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True)
+# Elements that carry URLs, titles or styles; one C-level walk finds them all.
+_TAGS = (
+    "a",
+    "area",
+    "link",
+    "meta",
+    "title",
+    "base",
+    "style",
+    "img",
+    "script",
+    "iframe",
+    "source",
+    "video",
+    "audio",
+    "track",
+    "embed",
+    "object",
+    "input",
 )
-_XP_IDS = etree.XPath("//@id | //a/@name")
-_XP_TITLE = etree.XPath("//title")
-_XP_BASE = etree.XPath("//base/@href")
-_XP_STYLES = etree.XPath("//style/text() | //@style[contains(., 'url(')]")
+_XP_IDS = etree.XPath("//@id | //a/@name", smart_strings=False)
+_XP_STYLE_ATTRS = etree.XPath("//@style[contains(., 'url(')]", smart_strings=False)
 
 
 class Kind(StrEnum):
@@ -170,6 +182,8 @@ class _Site:
         self.origin = f"{base.scheme}://{base.netloc}"
         self.ignore_prefixes = tuple(ignore_prefixes)
         self._absolute: dict[str, _Target | None] = {}
+        # Absolute URLs already known to resolve to a file (or not to be ours).
+        self.good: set[str] = set()
         self._relative: dict[tuple[str, str], _Target | None] = {}
 
     def page_url(self, rel: str) -> str:
@@ -185,6 +199,8 @@ class _Site:
                 return self._absolute[ref]
             except KeyError:
                 target = self._absolute[ref] = self._locate(ref)
+                if target is None or (target.path and not target.fragment):
+                    self.good.add(ref)
                 return target
         key = (page_url, ref)
         try:
@@ -209,10 +225,7 @@ class _Site:
             return None
         rel = unquote(path).lstrip("/")
         fragment = unquote(parts.fragment)
-        if rel == "" or rel.endswith("/"):
-            wanted = rel + "index.html"
-        else:
-            wanted = rel
+        wanted = rel + "index.html" if rel == "" or rel.endswith("/") else rel
         if wanted in self.files:
             return _Target(wanted, wanted, fragment)
         if rel in self.dirs and f"{rel}/index.html" in self.files:
@@ -273,7 +286,14 @@ def check_site(
     for rel in sorted(site.files):
         if rel.endswith(HTML_SUFFIXES):
             pages += 1
-            _check_page(site, rel, found, pending, size_budget, https_required)
+            _check_page(
+                site,
+                rel,
+                found,
+                pending,
+                size_budget=size_budget,
+                https_required=https_required,
+            )
         elif rel.endswith(".css"):
             _check_css(site, rel, found)
         elif rel.endswith(FEED_SUFFIXES):
@@ -315,6 +335,7 @@ def _check_page(
     rel: str,
     found: _Findings,
     pending: _Pending,
+    *,
     size_budget: int,
     https_required: bool,
 ) -> None:
@@ -327,78 +348,106 @@ def _check_page(
             rel,
             f"{len(data):,} bytes, over the budget of {size_budget:,} bytes",
         )
-    try:
-        doc = lxml_html.document_fromstring(data, parser=_PARSER)
-    except (etree.ParserError, ValueError) as exc:
-        found.error(Kind.UNREADABLE, rel, f"not parseable as HTML: {exc}")
+    doc = etree.fromstring(data, _PARSER) if data.strip() else None
+    if doc is None:
+        found.error(Kind.UNREADABLE, rel, "empty, or not parseable as HTML")
         return
+    pending.ids[rel] = frozenset(_XP_IDS(doc))
+    elements = list(doc.iter(*_TAGS))
     page_url = site.page_url(rel)
-    bases = _XP_BASE(doc)
-    if bases:
-        page_url = urljoin(page_url, bases[0].strip())
-    ids = frozenset(str(value) for value in _XP_IDS(doc))
-    pending.ids[rel] = ids
-
-    titles = _XP_TITLE(doc)
-    if not titles or not (titles[0].text_content() or "").strip():
-        found.error(Kind.MISSING_TITLE, rel, "no <title>, or an empty one")
+    for element in elements:
+        if element.tag == "base" and element.get("href"):
+            page_url = urljoin(page_url, element.get("href").strip())
+            break
+    good = site.good
+    title = canonical = noindex = False
 
     def link(ref: str, shown: str) -> None:
-        _check_ref(site, rel, page_url, ref, shown, Kind.BROKEN_LINK, found, pending)
+        if ref not in good:
+            _check_ref(
+                site,
+                rel,
+                page_url,
+                ref,
+                found,
+                pending=pending,
+                shown=shown,
+                kind=Kind.BROKEN_LINK,
+            )
 
     def asset(ref: str, shown: str, *, loaded: bool = True) -> None:
         if https_required and site.is_insecure(ref):
             report = found.error if loaded else found.warn
             report(Kind.MIXED_CONTENT, rel, f"{shown} {ref} is loaded over http")
-        _check_ref(site, rel, page_url, ref, shown, Kind.MISSING_ASSET, found, pending)
+        if ref not in good:
+            _check_ref(
+                site,
+                rel,
+                page_url,
+                ref,
+                found,
+                pending=pending,
+                shown=shown,
+                kind=Kind.MISSING_ASSET,
+            )
 
-    for element in _XP_ANCHORS(doc):
-        link(element.get("href").strip(), f"<{element.tag} href>")
-
-    canonical = False
-    noindex = False
-    for element in _XP_LINKS(doc):
-        ref = element.get("href").strip()
-        rels = (element.get("rel") or "").lower().split()
-        if "canonical" in rels:
-            canonical = True
-            link(ref, '<link rel="canonical">')
-        elif ASSET_RELS.intersection(rels):
-            asset(ref, f'<link rel="{" ".join(rels)}">')
-        else:
-            link(ref, f'<link rel="{" ".join(rels)}">')
-            if "alternate" in rels:
-                _note_feed(site, page_url, ref, element.get("type"), pending)
-
-    for element in _XP_SRC(doc):
+    for element in elements:
         tag = element.tag
-        if tag == "meta":
-            name = (element.get("property") or element.get("name") or "").lower()
-            content = element.get("content").strip()
+        get = element.get
+        if tag in {"a", "area"}:
+            href = get("href")
+            if href is not None:
+                link(href.strip(), f"<{tag} href>")
+        elif tag == "link":
+            href = get("href")
+            if href is None:
+                continue
+            ref = href.strip()
+            rels = (get("rel") or "").lower().split()
+            shown = f'<link rel="{" ".join(rels)}">'
+            if "canonical" in rels:
+                canonical = True
+                link(ref, shown)
+            elif ASSET_RELS.intersection(rels):
+                asset(ref, shown)
+            else:
+                link(ref, shown)
+                if "alternate" in rels:
+                    _note_feed(site, page_url, ref, get("type"), pending)
+        elif tag == "meta":
+            content = (get("content") or "").strip()
+            name = (get("property") or get("name") or "").lower()
             if name in META_ASSETS:
                 asset(content, f'<meta property="{name}">', loaded=False)
             elif name in META_LINKS:
                 link(content, f'<meta property="{name}">')
-            elif (element.get("http-equiv") or "").lower() == "refresh":
+            elif name == "robots" and "noindex" in content.lower():
+                noindex = True
+            elif (get("http-equiv") or "").lower() == "refresh":
                 match = _REFRESH_URL.search(content)
                 if match:
                     link(match.group(1), '<meta http-equiv="refresh">')
-            elif name == "robots" and "noindex" in content.lower():
-                noindex = True
-            continue
-        for attribute in ("src", "poster", "data"):
-            value = element.get(attribute)
-            if value is not None and value.strip():
-                asset(value.strip(), f"<{tag} {attribute}>")
-        srcset = element.get("srcset")
-        if srcset:
-            for candidate in _srcset_urls(srcset):
-                asset(candidate, f"<{tag} srcset>")
+        elif tag == "title":
+            title = title or bool("".join(element.itertext()).strip())
+        elif tag == "style":
+            for ref in _css_urls("".join(element.itertext())):
+                asset(ref, "<style> url()")
+        elif tag != "base":
+            for attribute in ("src", "poster", "data"):
+                value = get(attribute)
+                if value is not None and value.strip():
+                    asset(value.strip(), f"<{tag} {attribute}>")
+            srcset = get("srcset")
+            if srcset:
+                for candidate in _srcset_urls(srcset):
+                    asset(candidate, f"<{tag} srcset>")
 
-    for css in _XP_STYLES(doc):
-        for ref in _css_urls(str(css)):
-            asset(ref, "CSS url()")
+    for style in _XP_STYLE_ATTRS(doc):
+        for ref in _css_urls(style):
+            asset(ref, "style url()")
 
+    if not title:
+        found.error(Kind.MISSING_TITLE, rel, "no <title>, or an empty one")
     if not canonical and not noindex:
         found.error(
             Kind.MISSING_CANONICAL,
@@ -412,10 +461,11 @@ def _check_ref(
     rel: str,
     page_url: str,
     ref: str,
+    found: _Findings,
+    *,
+    pending: _Pending,
     shown: str,
     kind: Kind,
-    found: _Findings,
-    pending: _Pending,
 ) -> None:
     if ref.startswith("#"):
         fragment = unquote(ref[1:])

@@ -1,0 +1,412 @@
+"""The bodies of `invoke publish`, `rollback`, `releases` and `check`.
+
+tasks.py wraps each in a thin task and turns a PublishError into a clean exit.
+They print for the person at the terminal (rich) and return what they did, so
+tests and benchmarks can read the figures.
+
+The target comes from, in order: the ``target`` argument (``--target``), the
+``PIAZZA_TARGET`` environment variable, ``piazza.target`` in invoke.yaml.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from piazza.check import DEFAULT_SIZE_BUDGET, CheckReport, check_site, format_report
+from piazza.errors import PublishError
+from piazza.release import (
+    DEFAULT_KEEP,
+    Build,
+    LocalTarget,
+    Manifest,
+    Release,
+    RemoteTarget,
+    Transfer,
+    git_commit,
+    open_target,
+    plan_prune,
+    release_name,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV_TARGET = "PIAZZA_TARGET"
+ENV_SSH = "PIAZZA_SSH"
+ENV_RSYNC = "PIAZZA_RSYNC"
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Seconds spent in each step of a publish."""
+
+    build: float = 0.0
+    check: float = 0.0
+    upload: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return self.build + self.check + self.upload
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What a publish did: the release now live, and what it cost."""
+
+    target: str
+    release: str
+    previous: str | None
+    timings: Timings
+    transfer: Transfer | None  # None when nothing had changed
+    report: CheckReport
+    pruned: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return self.transfer is not None
+
+
+def project_config(root: Path = ROOT) -> Mapping[str, Any]:
+    """The ``piazza`` section of invoke.yaml (empty if there is none)."""
+    from invoke import Config  # noqa: PLC0415 (invoke is only needed here)
+
+    config = Config(project_location=str(root))
+    config.load_project()
+    section = config.get("piazza") or {}
+    return dict(section)
+
+
+def resolve_target(target: str | None, root: Path = ROOT) -> str:
+    """The target spec: the argument, else $PIAZZA_TARGET, else invoke.yaml."""
+    spec = target or os.environ.get(ENV_TARGET) or project_config(root).get("target")
+    if not spec:
+        raise PublishError(
+            "No publish target configured: pass --target, set PIAZZA_TARGET, or set "
+            "piazza.target in invoke.yaml (a folder, or user@host:/srv/piazza)."
+        )
+    return str(spec)
+
+
+def _open(target: str | None, root: Path = ROOT) -> LocalTarget | RemoteTarget:
+    spec = resolve_target(target, root)
+    ssh = shlex.split(os.environ.get(ENV_SSH, "ssh"))
+    return open_target(spec, ssh=ssh, rsync=os.environ.get(ENV_RSYNC, "rsync"))
+
+
+def _console(console: Console | None) -> Console:
+    return console if console is not None else Console()
+
+
+def build_site(
+    output: Path,
+    *,
+    settings: Path,
+    content: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    root: Path = ROOT,
+) -> None:
+    """Build with Pelican in a subprocess into ``output`` (warnings are fatal)."""
+    args = [
+        sys.executable,
+        "-m",
+        "pelican",
+        str(content or root / "content"),
+        "-s",
+        str(settings),
+        "-o",
+        str(output),
+        "--fatal",
+        "warnings",
+    ]
+    if overrides:
+        args += ["-e", *(f"{k}={json.dumps(v)}" for k, v in overrides.items())]
+    env = {**os.environ, "PYTHONPATH": str(root), "NO_COLOR": "1", "COLUMNS": "160"}
+    proc = subprocess.run(
+        args, cwd=root, env=env, capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        log = (proc.stdout + proc.stderr).strip().splitlines()
+        tail = "\n".join(log[-30:])
+        raise PublishError(
+            f"The build failed (pelican exited {proc.returncode}); nothing was "
+            f"uploaded and the live site is unchanged. Fix what Pelican reports, "
+            f"then publish again:\n{tail}"
+        )
+
+
+def read_siteurl(settings: Path, overrides: Mapping[str, Any] | None = None) -> str:
+    """SITEURL as the build will see it (settings file, then overrides)."""
+    if overrides and "SITEURL" in overrides:
+        return str(overrides["SITEURL"])
+    from pelican.settings import read_settings  # noqa: PLC0415 (slow import)
+
+    return str(read_settings(str(settings)).get("SITEURL", ""))
+
+
+def publish(
+    target: str | None = None,
+    keep: int | None = None,
+    *,
+    settings: Path | None = None,
+    content: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    size_budget: int = DEFAULT_SIZE_BUDGET,
+    force: bool = False,
+    console: Console | None = None,
+    root: Path = ROOT,
+) -> PublishResult:
+    """Build, check, upload as a new release, switch `current`, prune old releases.
+
+    Nothing on the target changes unless the build and the check pass and the
+    upload completes. ``force`` makes a new release even when nothing changed.
+    """
+    out = _console(console)
+    settings = settings or root / "publishconf.py"
+    if keep is None:
+        keep = int(project_config(root).get("keep") or DEFAULT_KEEP)
+    site = _open(target, root)
+    site.preflight()
+    with site.lock(), tempfile.TemporaryDirectory(prefix="piazza-build-") as tmp:
+        output = Path(tmp) / "output"
+        started = time.perf_counter()
+        with out.status("Building the site with the production settings…"):
+            build_site(output, settings=settings, content=content, overrides=overrides)
+        built = time.perf_counter()
+        built_at = datetime.now(UTC)
+        siteurl = read_siteurl(settings, overrides)
+        with out.status("Checking links, assets, feeds and pages…"):
+            report = check_site(output, siteurl, size_budget=size_budget)
+        checked = time.perf_counter()
+        if not report.ok:
+            out.print(format_report(report), markup=False, highlight=False)
+            raise PublishError(
+                f"The check found {len(report.errors)} error(s) in the build "
+                f"(listed above); nothing was uploaded and {site.spec} is unchanged."
+            )
+        if report.warnings:
+            out.print(format_report(report), markup=False, highlight=False)
+
+        with out.status(f"Uploading to {site.spec}…"):
+            scan = Build.scan(output)
+            releases = site.releases()
+            current = next((r.name for r in releases if r.current), None)
+            if current and not force and site.checksums(current) == scan.checksums:
+                timings = Timings(built - started, checked - built, 0.0)
+                out.print(
+                    f"[bold]Nothing changed[/] since release {current}: "
+                    f"{site.spec} is left as it is (use --force for a new release)."
+                )
+                _print_timings(out, timings, None)
+                return PublishResult(site.spec, current, current, timings, None, report)
+            commit, dirty = git_commit(root)
+            name = release_name(datetime.now(UTC), [r.name for r in releases])
+            manifest = Manifest(
+                name=name,
+                built_at=built_at.isoformat(timespec="seconds"),
+                commit=commit,
+                dirty=dirty,
+                siteurl=siteurl,
+                files=len(scan.checksums),
+                bytes=scan.bytes,
+            )
+            transfer = site.upload(scan, manifest, basis=current)
+            site.switch(name)
+        uploaded = time.perf_counter()
+        pruned = plan_prune(site.releases(), keep)
+        site.remove(pruned)  # also clears uploads that broke off earlier
+
+    timings = Timings(built - started, checked - built, uploaded - checked)
+    out.print(
+        f"[bold green]Published[/] release {name} to {site.spec}"
+        + (f" (commit {commit[:10]}{'+changes' if dirty else ''})" if commit else "")
+    )
+    _print_timings(out, timings, transfer)
+    if pruned:
+        out.print(f"Removed {len(pruned)} old release(s): {', '.join(pruned)}")
+    return PublishResult(
+        site.spec, name, current, timings, transfer, report, tuple(pruned)
+    )
+
+
+def rollback(
+    target: str | None = None,
+    to: str | None = None,
+    *,
+    console: Console | None = None,
+    root: Path = ROOT,
+) -> Release:
+    """Point `current` at the release before it, or at release ``to``."""
+    out = _console(console)
+    site = _open(target, root)
+    site.preflight()
+    releases = site.releases()
+    names = [r.name for r in releases]
+    current = next((r.name for r in releases if r.current), None)
+    if to is not None:
+        if to not in names:
+            raise PublishError(
+                f"There is no release {to!r} on {site.spec}; there are: "
+                f"{', '.join(names) or 'none'}. `invoke releases` lists them."
+            )
+        chosen = to
+    else:
+        if current is None or current not in names:
+            raise PublishError(
+                f"{site.spec} has no current release to roll back from: "
+                "publish first, or pick one with --to RELEASE."
+            )
+        index = names.index(current)
+        if index == 0:
+            raise PublishError(
+                f"Release {current} is the oldest on {site.spec}: there is nothing "
+                "earlier to roll back to."
+            )
+        chosen = names[index - 1]
+    with site.lock():
+        site.switch(chosen)
+    out.print(
+        f"[bold green]Rolled back[/] {site.spec}: current is now {chosen}"
+        + (f" (was {current})" if current else "")
+    )
+    return next(Release(r.name, r.manifest, True) for r in releases if r.name == chosen)
+
+
+def list_releases(
+    target: str | None = None, *, console: Console | None = None, root: Path = ROOT
+) -> list[Release]:
+    """Print the releases on the target with their dates and commits."""
+    out = _console(console)
+    site = _open(target, root)
+    site.preflight()
+    releases = site.releases()
+    if not releases:
+        out.print(f"No releases on {site.spec} yet: `invoke publish` makes one.")
+        return releases
+    table = Table(title=f"Releases on {site.spec}")
+    table.add_column("")
+    table.add_column("release (UTC)", no_wrap=True)
+    table.add_column("built", no_wrap=True)
+    table.add_column("commit", no_wrap=True)
+    table.add_column("files", justify="right")
+    table.add_column("size", justify="right", no_wrap=True)
+    for release in reversed(releases):
+        m = release.manifest
+        commit = ""
+        if m and m.commit:
+            commit = m.commit[:10] + ("+changes" if m.dirty else "")
+        table.add_row(
+            "▶" if release.current else "",
+            release.name,
+            _local_time(m.built_at) if m else "?",
+            commit or "?",
+            f"{m.files:,}" if m else "?",
+            _size(m.bytes) if m else "?",
+        )
+    out.print(table)
+    return releases
+
+
+def check(
+    output_dir: Path | str,
+    *,
+    siteurl: str | None = None,
+    size_budget: int = DEFAULT_SIZE_BUDGET,
+    console: Console | None = None,
+) -> CheckReport:
+    """Check a built site and print the report; PublishError if it has errors.
+
+    ``siteurl`` defaults to the one the site was built with (read from the
+    canonical link of its home page).
+    """
+    out = _console(console)
+    output_dir = Path(output_dir)
+    if not (output_dir / "index.html").is_file():
+        raise PublishError(
+            f"{output_dir} has no index.html: build the site first (`invoke build`)."
+        )
+    if siteurl is None:
+        siteurl = guess_siteurl(output_dir)
+    started = time.perf_counter()
+    report = check_site(output_dir, siteurl, size_budget=size_budget)
+    elapsed = time.perf_counter() - started
+    out.print(format_report(report), markup=False, highlight=False)
+    out.print(f"({elapsed:.2f} s, site URL {siteurl or '(relative)'})")
+    if not report.ok:
+        raise PublishError(
+            f"{output_dir} has {len(report.errors)} error(s): fix them and build again."
+        )
+    return report
+
+
+def guess_siteurl(output_dir: Path) -> str:
+    """The SITEURL a site was built with, from its home page's canonical link."""
+    from lxml import etree  # noqa: PLC0415
+
+    try:
+        doc = etree.parse(str(output_dir / "index.html"), etree.HTMLParser())
+    except (OSError, etree.ParseError):
+        return ""
+    hrefs = doc.xpath(
+        '//link[@rel="canonical"]/@href | //meta[@property="og:url"]/@content'
+    )
+    if not hrefs:
+        return ""
+    url = str(hrefs[0]).strip()
+    return url.removesuffix("index.html").rstrip("/")
+
+
+def _print_timings(out: Console, timings: Timings, transfer: Transfer | None) -> None:
+    table = Table(show_header=True, header_style="bold")
+    for column in ("build", "check", "upload", "total", "sent", "reused"):
+        table.add_column(column, justify="right")
+    sent = reused = "—"
+    if transfer is not None:
+        sent = f"{transfer.files_sent:,} files, {_size(transfer.bytes_sent)}"
+        reused = f"{transfer.files_linked:,} of {transfer.files_total:,} files"
+    table.add_row(
+        f"{timings.build:.2f} s",
+        f"{timings.check:.2f} s",
+        f"{timings.upload:.2f} s",
+        f"{timings.total:.2f} s",
+        sent,
+        reused,
+    )
+    out.print(table)
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+def _local_time(iso: str) -> str:
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return iso
+
+
+__all__: Sequence[str] = (
+    "PublishResult",
+    "Timings",
+    "check",
+    "list_releases",
+    "publish",
+    "resolve_target",
+    "rollback",
+)

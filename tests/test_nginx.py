@@ -1,0 +1,301 @@
+"""deploy/nginx.conf, run for real on loopback, serving a published target."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import os
+import shutil
+import ssl
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, free_port, need_tool
+from lxml import html
+from rich.console import Console
+
+from piazza.nginxconf import (
+    BROTLI_STATIC_MODULE,
+    SAMPLE,
+    Local,
+    render_main,
+    render_site,
+)
+from piazza.publish import publish, rollback
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+PRECOMPRESS = "pelican.plugins.precompress"
+
+
+def publishconf_plugins() -> list[str]:
+    from pelican.settings import read_settings
+
+    return list(read_settings(str(ROOT / "publishconf.py")).get("PLUGINS") or [])
+
+
+def test_publishconf_enables_precompression():
+    plugins = publishconf_plugins()
+    assert PRECOMPRESS in plugins, (
+        "publishconf.py should add 'pelican.plugins.precompress' to PLUGINS so the "
+        "published site carries .gz and .br files (deploy/nginx.conf serves them)"
+    )
+
+
+@dataclass(frozen=True)
+class Served:
+    target: Path
+    https_port: int
+    http_port: int
+    context: ssl.SSLContext
+    content: Path
+    releases: tuple[str, str]
+
+    def get(
+        self, path: str, headers: dict[str, str] | None = None, *, port: int = 0
+    ) -> tuple[int, http.client.HTTPMessage, bytes]:
+        if port:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        else:
+            conn = http.client.HTTPSConnection(
+                "127.0.0.1", self.https_port, context=self.context, timeout=10
+            )
+        try:
+            conn.request("GET", path, headers=headers or {})
+            response = conn.getresponse()
+            return response.status, response.headers, response.read()
+        finally:
+            conn.close()
+
+
+def make_cert(folder: Path) -> tuple[Path, Path]:
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[Served]:
+    need_tool(
+        Path(NGINX).exists(), "nginx is not installed (apt-get install nginx-light)"
+    )
+    need_tool(shutil.which("openssl") is not None, "openssl is not installed")
+    brotli = BROTLI_STATIC_MODULE.exists()
+    base = tmp_path_factory.mktemp("nginx")
+    quiet = Console(file=io.StringIO())
+    target = base / "target"
+    target.mkdir()
+    content = shutil.copytree(ROOT / "content", base / "content")
+    overrides = {}
+    if PRECOMPRESS not in publishconf_plugins():
+        # Until publishconf.py enables it (see the test above), enable it here so
+        # the serving of pre-compressed files is still exercised.
+        overrides = {
+            "PLUGINS": [*publishconf_plugins(), PRECOMPRESS],
+            "PRECOMPRESS_ZSTANDARD": False,
+            "PRECOMPRESS_MIN_SIZE": 256,
+        }
+    first = publish(str(target), content=content, overrides=overrides, console=quiet)
+    (content / "posts" / "servito.it.md").write_text(
+        "Title: Servito da nginx\nDate: 2026-04-02 10:00\nCategory: Azienda\n"
+        "Slug: servito\nLang: it\nSummary: Prova.\n\nTesto.\n",
+        encoding="utf-8",
+    )
+    second = publish(str(target), content=content, overrides=overrides, console=quiet)
+
+    prefix = base / "prefix"
+    for sub in ("logs", "tmp"):
+        (prefix / sub).mkdir(parents=True)
+    cert, key = make_cert(base)
+    local = Local(
+        root=target / "current",
+        https_port=free_port(),
+        http_port=free_port(),
+        cert=cert,
+        key=key,
+        logs=prefix / "logs",
+    )
+    site_conf = prefix / "piazza.conf"
+    site_conf.write_text(render_site(SAMPLE.read_text(), local, brotli=brotli))
+    main_conf = prefix / "nginx.conf"
+    main_conf.write_text(render_main(site_conf, prefix, brotli=brotli))
+    command = [
+        NGINX,
+        "-p",
+        str(prefix),
+        "-c",
+        str(main_conf),
+        "-e",
+        str(prefix / "error.log"),
+    ]
+    syntax = subprocess.run(
+        [*command, "-t"], capture_output=True, text=True, check=False
+    )
+    assert syntax.returncode == 0, (
+        f"nginx -t rejects the sample config:\n{syntax.stderr}"
+    )
+
+    context = ssl.create_default_context(cafile=str(cert))
+    result = Served(
+        target, local.https_port, local.http_port, context, content,
+        (first.release, second.release),
+    )  # fmt: skip
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                status, _, _ = result.get("/")
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    "nginx did not start: " + (prefix / "error.log").read_text()
+                )
+        yield result
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_pages_are_served_from_the_current_release(served):
+    status, headers, body = served.get("/")
+    assert status == 200
+    assert headers["Content-Type"] == "text/html; charset=utf-8"
+    assert body == (served.target / "current" / "index.html").read_bytes()
+    status, _, body = served.get("/2026/servito/")
+    assert status == 200
+    title = html.fromstring(body).findtext(".//title")
+    assert title.startswith("Servito da nginx")
+
+
+def test_security_headers_are_on_every_response(served):
+    for path in ("/", "/feeds/all.atom.xml", "/theme/css/main.css", "/no/such/page/"):
+        _, headers, _ = served.get(path)
+        csp = headers["Content-Security-Policy"]
+        directives = {
+            name: value
+            for name, _, value in (part.partition(" ") for part in csp.split("; "))
+        }
+        assert directives["default-src"] == "'self'"
+        assert directives["script-src"] == "'self'"
+        assert directives["connect-src"] == "'self'"
+        assert directives["frame-ancestors"] == "'none'"
+        assert "upgrade-insecure-requests" in directives
+        assert headers["Strict-Transport-Security"].startswith("max-age=31536000")
+        assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+        assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [
+        ("/feeds/all.atom.xml", "application/atom+xml"),
+        ("/feeds/all.rss.xml", "application/rss+xml"),
+        ("/feeds/it.json", "application/feed+json"),
+    ],
+)
+def test_feeds_have_their_media_types_and_a_short_cache(served, path, content_type):
+    status, headers, body = served.get(path)
+    assert status == 200
+    assert headers["Content-Type"].split(";")[0] == content_type
+    assert headers["Cache-Control"] == "public, max-age=300"
+    assert body == (served.target / "current" / path.lstrip("/")).read_bytes()
+
+
+def test_html_has_a_short_cache_and_fingerprinted_assets_a_long_one(served):
+    _, headers, _ = served.get("/")
+    assert headers["Cache-Control"] == "public, max-age=300"
+    _, headers, _ = served.get("/theme/css/main.css")
+    assert headers["Cache-Control"] == "public, max-age=86400"
+    _, headers, _ = served.get("/theme/css/main.css?v=3f2a9c1e")
+    assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
+
+
+@pytest.mark.parametrize(("encoding", "suffix"), [("gzip", ".gz"), ("br", ".br")])
+def test_precompressed_files_are_served_as_they_are(served, encoding, suffix):
+    if encoding == "br":
+        need_tool(
+            BROTLI_STATIC_MODULE.exists(),
+            "nginx's brotli_static module is missing "
+            "(apt-get install libnginx-mod-http-brotli-static)",
+        )
+    for path, file in (
+        ("/", "index.html"),
+        ("/feeds/all.atom.xml", "feeds/all.atom.xml"),
+        ("/theme/css/main.css", "theme/css/main.css"),
+    ):
+        sibling = served.target / "current" / (file + suffix)
+        assert sibling.is_file(), f"the published site has no {file}{suffix}"
+        status, headers, body = served.get(path, {"Accept-Encoding": encoding})
+        assert status == 200
+        assert headers["Content-Encoding"] == encoding
+        assert "Accept-Encoding" in headers["Vary"]
+        assert body == sibling.read_bytes()
+    _, headers, body = served.get("/", {"Accept-Encoding": "identity"})
+    assert headers["Content-Encoding"] is None
+    assert body == (served.target / "current" / "index.html").read_bytes()
+
+
+def test_missing_pages_get_the_404_page(served):
+    status, headers, body = served.get("/2099/non-esiste/")
+    assert status == 404
+    assert headers["Content-Type"] == "text/html; charset=utf-8"
+    assert body == (served.target / "current" / "404.html").read_bytes()
+    status, _, _ = served.get("/.git/config")
+    assert status == 404
+
+
+def test_plain_http_redirects_to_https(served):
+    status, headers, _ = served.get("/2026/servito/", port=served.http_port)
+    assert status == 301
+    assert headers["Location"].startswith("https://")
+    assert headers["Location"].endswith("/2026/servito/")
+
+
+def test_a_rollback_is_served_at_once_without_a_reload(served):
+    first, second = served.releases
+    assert os.readlink(served.target / "current").endswith(second)
+    quiet = Console(file=io.StringIO())
+    rollback(str(served.target), to=first, console=quiet)
+    try:
+        status, _, _ = served.get("/2026/servito/")
+        assert status == 404
+        _, _, body = served.get("/")
+        assert body == (served.target / "releases" / first / "index.html").read_bytes()
+    finally:
+        rollback(str(served.target), to=second, console=quiet)
+    status, _, _ = served.get("/2026/servito/")
+    assert status == 200
