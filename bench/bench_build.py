@@ -77,7 +77,7 @@ def page_weight(output: Path, page: Path) -> tuple[int, int]:
     assets = doc.xpath('//link[@rel="stylesheet"]/@href | //script/@src')
     blobs = [page.read_bytes()]
     for url in assets:
-        rel = url.split("://", 1)[-1].split("/", 1)[-1]
+        rel = url.split("://", 1)[-1].split("/", 1)[-1].split("?", 1)[0]
         blobs.append((output / rel).read_bytes())
     raw = sum(len(b) for b in blobs)
     zipped = sum(len(gzip.compress(b, 9)) for b in blobs)
