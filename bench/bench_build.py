@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import json
 import os
 import resource
 import statistics
@@ -26,9 +25,11 @@ from pathlib import Path
 from lxml import html
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
 
 from synth import make_site  # noqa: E402
+
+from piazza.pelican_run import pelican_args  # noqa: E402
 
 BARE_SETTINGS = """
 AUTHOR = "Chiara Valsecchi"
@@ -50,21 +51,10 @@ def pelican(
 ) -> tuple[float, float]:
     """Build once in a subprocess; return (wall seconds, CPU seconds)."""
     args = [
-        sys.executable,
-        "-m",
-        "pelican",
-        str(content),
-        "-s",
-        str(settings),
-        "-o",
-        str(output),
+        *pelican_args(output, settings=settings, content=content, overrides=extra),
         "-d",
-        "--fatal",
-        "warnings",
         "-q",
     ]
-    if extra:
-        args += ["-e", *(f"{k}={json.dumps(v)}" for k, v in extra.items())]
     cpu = _children_cpu()
     started = time.perf_counter()
     subprocess.run(args, cwd=ROOT, check=True, capture_output=True)

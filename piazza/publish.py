@@ -10,11 +10,8 @@ The target comes from, in order: the ``target`` argument (``--target``), the
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -28,6 +25,7 @@ from rich.table import Table
 
 from piazza.check import DEFAULT_SIZE_BUDGET, CheckReport, check_site, format_report
 from piazza.errors import PublishError
+from piazza.pelican_run import run_pelican
 from piazza.release import (
     DEFAULT_KEEP,
     Build,
@@ -118,23 +116,8 @@ def build_site(
     root: Path = ROOT,
 ) -> None:
     """Build with Pelican in a subprocess into ``output`` (warnings are fatal)."""
-    args = [
-        sys.executable,
-        "-m",
-        "pelican",
-        str(content or root / "content"),
-        "-s",
-        str(settings),
-        "-o",
-        str(output),
-        "--fatal",
-        "warnings",
-    ]
-    if overrides:
-        args += ["-e", *(f"{k}={json.dumps(v)}" for k, v in overrides.items())]
-    env = {**os.environ, "PYTHONPATH": str(root), "NO_COLOR": "1", "COLUMNS": "160"}
-    proc = subprocess.run(
-        args, cwd=root, env=env, capture_output=True, text=True, check=False
+    proc = run_pelican(
+        output, settings=settings, content=content, overrides=overrides, root=root
     )
     if proc.returncode != 0:
         log = (proc.stdout + proc.stderr).strip().splitlines()

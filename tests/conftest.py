@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import os
 import shutil
 import socket
@@ -22,6 +21,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from piazza import pelican_run
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -60,23 +61,13 @@ def run_pelican(
     cwd: Path = ROOT,
 ) -> BuildResult:
     """Build a site with Pelican in a subprocess and return what happened."""
-    args = [
-        sys.executable,
-        "-m",
-        "pelican",
-        str(content or ROOT / "content"),
-        "-s",
-        str(ROOT / settings),
-        "-o",
-        str(output),
-        "--fatal",
-        "warnings",
-    ]
-    if overrides:
-        args += ["-e", *(f"{k}={json.dumps(v)}" for k, v in overrides.items())]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", "COLUMNS": "200"}
-    proc = subprocess.run(
-        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
+    proc = pelican_run.run_pelican(
+        output,
+        settings=ROOT / settings,
+        content=content,
+        overrides=overrides,
+        cwd=cwd,
+        timeout=300,
     )
     return BuildResult(proc.returncode, output, proc.stdout + proc.stderr)
 
