@@ -32,7 +32,7 @@ STATIC_PATHS = ["images", "extra"]
 EXTRA_PATH_METADATA = {
     "extra/favicon.svg": {"path": "favicon.svg"},
 }
-IGNORE_FILES = [".#*", "community"]
+IGNORE_FILES = [".#*"]
 
 TIMEZONE = "Europe/Rome"
 DEFAULT_LANG = "it"
@@ -123,7 +123,7 @@ TWITTER_SITE = "@officineardesia"
 SOCIAL_IMAGE = "theme/img/social-card.png"  # 1200x630
 
 PLUGIN_PATHS = ["plugins"]
-PLUGINS = ["multilang", "contentcheck", "fragments", "assets", "channels"]
+PLUGINS = ["multilang", "contentcheck", "fragments", "assets", "community", "channels"]
 
 # Markdown Extra (tables, footnotes, attribute lists, raw HTML in blocks).
 # No smarty/toc: write « » and ’ directly; each costs ~15% of the build.

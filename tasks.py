@@ -212,6 +212,100 @@ def check(c, output=None):
     _publishing(publishing.check, output or CONFIG["deploy_path"])
 
 
+# --- Community feeds -------------------------------------------------------
+
+
+@task(
+    help={
+        "force": "Fetch feeds that are backing off or gone too",
+        "only": "Fetch only this feed (its slug); repeatable",
+        "settings": "Settings file (default: pelicanconf.py)",
+    },
+    iterable=["only"],
+)
+def aggregate(c, force=False, only=None, settings=None):
+    """Fetch every community feed into var/community/ (the build reads only that)."""
+    from piazza.community import aggregate as run
+
+    _community(run, ROOT / (settings or CONFIG["settings_base"]), force, only or ())
+
+
+@task(help={"file": "An OPML file exported from a feed reader"})
+def feeds_import(c, file):
+    """Add the subscriptions of an OPML file to content/community/feeds.toml."""
+    from piazza.community import import_opml
+
+    _community(import_opml, ROOT / CONFIG["settings_base"], Path(file))
+
+
+def _community(action, *args):
+    """Run a community step; a configuration error is a message and exit 1."""
+    from community.errors import CommunityError
+
+    try:
+        action(*args)
+    except CommunityError as exc:
+        raise Exit(f"{action.__name__}: {exc}", code=1) from None
+
+
+# --- Comments (Isso) --------------------------------------------------------
+
+
+def _comments(action, *args, **kwargs):
+    """Run a comments step; a CommentsError is a message, not a traceback."""
+    from piazza.comments import CommentsError
+
+    try:
+        return action(*args, **kwargs)
+    except CommentsError as exc:
+        raise Exit(f"{action.__name__}: {exc}", code=1) from None
+
+
+@task(help={"config": "Isso configuration (default: deploy/isso.dev.cfg)"})
+def comments(c, config="deploy/isso.dev.cfg"):
+    """Run the Isso comment server for development on 127.0.0.1:8080."""
+    from piazza import comments as isso
+
+    _comments(isso.serve, ROOT / config)
+
+
+@task
+def dev(c):
+    """Run Isso and the livereloading site together; Ctrl-C stops both."""
+    from piazza import comments as isso
+
+    with _comments(isso.running, ROOT / "deploy/isso.dev.cfg"):
+        livereload(c)
+
+
+@task(
+    help={
+        "db": "The comment database (default: the one in deploy/isso.dev.cfg)",
+        "dest": "Folder for the backup (default: var/backups/)",
+    }
+)
+def comments_backup(c, db=None, dest="var/backups"):
+    """Write a consistent, timestamped copy of the comment database."""
+    from piazza import comments as isso
+
+    path = _comments(isso.backup, isso.database_path(db, ROOT), ROOT / dest)
+    print(f"Backed up to {path}")
+
+
+@task(
+    help={
+        "file": "The backup to restore",
+        "db": "The comment database (default: the one in deploy/isso.dev.cfg)",
+        "force": "Replace an existing database (it is backed up first)",
+    }
+)
+def comments_restore(c, file, db=None, force=False):
+    """Restore the comment database from a backup, after checking it."""
+    from piazza import comments as isso
+
+    _comments(isso.restore, Path(file), isso.database_path(db, ROOT), force=force)
+
+
 @task
 def test(c, k=""):
     """Run the whole test suite (pytest); -k selects tests by name."""

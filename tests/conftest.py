@@ -73,7 +73,12 @@ def run_pelican(
 
 
 def build_site(output: Path, **overrides) -> Path:
-    """Build the sample site into ``output`` and fail the test if it fails."""
+    """Build the sample site into ``output`` and fail the test if it fails.
+
+    The community section comes from the snapshot shipped with the content,
+    never from a developer's own `invoke aggregate` cache in var/.
+    """
+    overrides = {"COMMUNITY_CACHE_DIR": str(output.parent / "no-cache"), **overrides}
     result = run_pelican(output, overrides=overrides)
     assert result.returncode == 0, f"build failed:\n{result.log}"
     return output

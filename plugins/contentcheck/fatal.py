@@ -25,6 +25,11 @@ class FatalStopFilter(logging.Filter):
                 "half-broken is published. Fix it and build again."
             )
             record.args = ()
+        elif getattr(exc, "is_user_error", False):
+            # A plugin's error about the editor's input (e.g. a malformed
+            # feeds.toml) already names the file and line: no traceback.
+            record.exc_info = None
+            record.exc_text = None
         return True
 
 

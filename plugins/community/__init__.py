@@ -1,0 +1,16 @@
+"""Community feeds: a planet of the fans' own blogs and channels.
+
+``invoke aggregate`` fetches the feeds listed in ``content/community/feeds.toml``
+into a cache (``var/community/``); the build reads only that cache and writes
+the Community section, a page per source, an editors' status page, an Atom
+feed and an OPML list, and gives every template ``community_latest``.
+Settings and their defaults: ``community/settings.py``.
+"""
+
+from pelican import signals
+
+from community import generator
+
+
+def register() -> None:
+    signals.get_generators.connect(generator.get_generators)

@@ -1,0 +1,227 @@
+"""The allowlist: which tags, attributes and URLs untrusted HTML may keep.
+
+nh3 does the parsing and the enforcing; this module only says what is allowed
+and rewrites URLs (absolute, safe scheme, images over https). A second, cheap
+pass drops tracking pixels, which an attribute filter cannot remove whole.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from functools import partial
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import nh3
+
+ALLOWED_TAGS = frozenset(
+    {
+        "a", "abbr", "b", "bdi", "bdo", "blockquote", "br", "caption", "cite",
+        "code", "dd", "del", "details", "dfn", "div", "dl", "dt", "em",
+        "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i",
+        "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "rp", "rt",
+        "ruby", "s", "samp", "small", "span", "strong", "sub", "summary", "sup",
+        "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul",
+        "var", "wbr",
+    }
+)  # fmt: skip
+"""Plain document markup. No forms, frames, embeds, media players or SVG."""
+
+# Dropped together with everything inside them: their content is code, or
+# fallback markup that would otherwise surface as escaped text.
+CLEAN_CONTENT_TAGS = frozenset(
+    {
+        "script", "style", "iframe", "frame", "frameset", "object", "embed",
+        "applet", "noscript", "noembed", "noframes", "template", "svg", "math",
+        "textarea", "select", "head", "title",
+    }
+)  # fmt: skip
+
+# No class/id (page styles and DOM clobbering), no style (CSS expressions,
+# overlays), no event handlers: nothing but what the text itself needs.
+ATTRIBUTES: dict[str, set[str]] = {
+    "*": {"lang", "dir", "title"},
+    "a": {"href", "hreflang"},
+    "img": {"src", "alt", "width", "height"},
+    "ol": {"start", "reversed"},
+    "li": {"value"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "time": {"datetime"},
+}
+
+URL_SCHEMES = frozenset({"http", "https", "mailto"})
+IMAGE_SCHEMES = frozenset({"http", "https"})
+URL_ATTRIBUTES = frozenset({"href", "src"})
+LINK_REL = "nofollow noopener ugc"
+MAX_URL_LENGTH = 2048
+
+# Hosts and paths that serve counters rather than pictures.
+TRACKER_HOSTS = frozenset(
+    {
+        "pixel.wp.com", "stats.wordpress.com", "www.google-analytics.com",
+        "ssl.google-analytics.com", "pixel.quantserve.com", "ad.doubleclick.net",
+        "pubads.g.doubleclick.net", "www.facebook.com", "b.scorecardresearch.com",
+        "sb.scorecardresearch.com", "feeds.feedblitz.com", "pixel.mathtag.com",
+    }
+)  # fmt: skip
+TRACKER_PATH = re.compile(
+    r"/~(?:r|ff|fc|a|i)/"  # FeedBurner counters and flares
+    r"|/(?:pixel|beacon|track(?:ing)?)\.(?:gif|png)\b"
+    r"|/1\.0/(?:comments|delicious|facebook|twitter)/"  # WordPress.com buttons
+)
+_DIMENSION = re.compile(r"^\s*(\d{1,5})\s*(?:px)?\s*$")
+_URL_JUNK = re.compile(r"[\t\n\r]")
+_EDGE_JUNK = "".join(chr(c) for c in range(0x21))  # C0 controls and space
+
+
+def safe_url(
+    url: str | None, base_url: str | None = None, *, image: bool = False
+) -> str | None:
+    """An absolute URL that is safe to put in ``href`` (or ``src``), or None.
+
+    Strips what browsers ignore (tabs, newlines, edge controls) before looking
+    at the scheme, so ``java\\tscript:`` is seen for what it is; resolves
+    relative URLs against ``base_url`` (without one they are refused); allows
+    http, https and mailto links, and http(s) images, upgraded to https as
+    browsers do on an https page (no mixed content).
+    """
+    if not url:
+        return None
+    url = _URL_JUNK.sub("", url).strip(_EDGE_JUNK)
+    if not url or len(url) > MAX_URL_LENGTH:
+        return None
+    try:
+        parts = urlsplit(url)
+        if not parts.scheme:
+            base = safe_url(base_url) if base_url else None
+            if base is None or urlsplit(base).scheme == "mailto":
+                return None
+            parts = urlsplit(urljoin(base, url))
+        scheme = parts.scheme.lower()
+        allowed = IMAGE_SCHEMES if image else URL_SCHEMES
+        if scheme not in allowed:
+            return None
+        if scheme in IMAGE_SCHEMES:
+            if not parts.hostname:
+                return None
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        if image and scheme == "http":
+            scheme = "https"
+        return urlunsplit(parts._replace(scheme=scheme))
+    except ValueError:
+        return None
+
+
+def _filter_attribute(
+    base_url: str | None, tag: str, attr: str, value: str
+) -> str | None:
+    """nh3 callback: absolute safe URLs, numeric sizes, everything else as is."""
+    if attr in URL_ATTRIBUTES:
+        return safe_url(value, base_url, image=(tag == "img"))
+    if attr in ("width", "height"):
+        match = _DIMENSION.match(value)
+        return match.group(1) if match else None
+    return value
+
+
+_POLICY = {
+    "tags": set(ALLOWED_TAGS),
+    "clean_content_tags": set(CLEAN_CONTENT_TAGS),
+    "attributes": ATTRIBUTES,
+    "url_schemes": set(URL_SCHEMES),
+    "link_rel": LINK_REL,
+    "strip_comments": True,
+    # The attribute filter resolves relative URLs itself (against the
+    # fragment's own base) and refuses what it cannot make absolute; nh3 then
+    # checks the scheme of what is left.
+    "url_relative": "pass_through",
+    # One attribute only: nh3 adds these in hash order, and a fixed output
+    # keeps the cache and the site reproducible.
+    "set_tag_attribute_values": {"img": {"loading": "lazy"}},
+}
+
+
+def _clean(fragment: str, base_url: str | None) -> str:
+    return nh3.clean(
+        fragment, attribute_filter=partial(_filter_attribute, base_url), **_POLICY
+    )
+
+
+def sanitize_html(fragment: str | None, base_url: str | None = None) -> str:
+    """Untrusted HTML made safe to embed in a page.
+
+    ``base_url`` is where the fragment came from (a feed entry's page), used to
+    resolve relative links and images; without it relative URLs are removed.
+    The result is a well-formed fragment: only allowlisted tags, attributes
+    and URLs remain, with no way to run script or load a tracker.
+    """
+    if not fragment:
+        return ""
+    cleaned = _clean(fragment, base_url)
+    if "<img" in cleaned:
+        without_trackers = _drop_tracking_images(cleaned)
+        if without_trackers != cleaned:
+            # Removing whole start tags from a well-formed fragment cannot
+            # create markup; cleaning again makes that a guarantee, not a proof.
+            cleaned = _clean(without_trackers, None)
+    return cleaned
+
+
+def plain_text(fragment: str | None) -> str:
+    """The text of an HTML fragment (a title, an author), whitespace collapsed."""
+    if not fragment:
+        return ""
+    text = html.unescape(
+        nh3.clean(fragment, tags=set(), clean_content_tags=set(CLEAN_CONTENT_TAGS))
+    )
+    return " ".join(text.split())
+
+
+def is_tracking_image(attrs: dict[str, str | None]) -> bool:
+    """Whether an ``<img>`` is a counter rather than a picture."""
+    src = attrs.get("src")
+    if not src:
+        return True
+    for name in ("width", "height"):
+        value = attrs.get(name)
+        if value is not None and value.isdigit() and int(value) <= 1:
+            return True
+    parts = urlsplit(src)
+    return (parts.hostname or "") in TRACKER_HOSTS or bool(
+        TRACKER_PATH.search(parts.path)
+    )
+
+
+class _TrackerFinder(HTMLParser):
+    """Finds the exact source spans of tracking ``<img>`` start tags."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.spans: list[tuple[int, int, int]] = []  # (line, column, length)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "img" and is_tracking_image(dict(attrs)):
+            line, column = self.getpos()
+            self.spans.append((line, column, len(self.get_starttag_text() or "")))
+
+    handle_startendtag = handle_starttag
+
+
+def _drop_tracking_images(cleaned: str) -> str:
+    finder = _TrackerFinder()
+    finder.feed(cleaned)
+    finder.close()
+    if not finder.spans:
+        return cleaned
+    # HTMLParser counts lines by "\n" only; so must we.
+    line_starts = [0, *(match.end() for match in re.finditer("\n", cleaned))]
+    pieces = []
+    position = 0
+    for line, column, length in finder.spans:
+        start = line_starts[line - 1] + column
+        pieces.append(cleaned[position:start])
+        position = start + length
+    pieces.append(cleaned[position:])
+    return "".join(pieces)

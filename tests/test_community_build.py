@@ -1,0 +1,285 @@
+"""The Community section as built into the site: from the shipped snapshot,
+from a cache full of hostile entries, from no feeds at all, and from a broken
+feeds.toml."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import feedparser
+import pytest
+from conftest import ROOT, build_site, run_pelican
+from feedserver import FeedServer
+from lxml import etree, html
+
+from community.aggregate import run_aggregate
+from community.settings import CommunitySettings
+from community.subscriptions import load_subscriptions
+
+SNAPSHOT = ROOT / "content" / "community" / "cache"
+DEMO_FEEDS = ROOT / "content" / "community" / "feeds.toml"
+NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+
+
+def page(site: Path, path: str) -> html.HtmlElement:
+    return html.parse(str(site / path)).getroot()
+
+
+def snapshot_entries() -> list[dict]:
+    found = []
+    for path in sorted((SNAPSHOT / "entries").glob("*.json")):
+        found += json.loads(path.read_text())["entries"]
+    return found
+
+
+# --- The demo, from the shipped snapshot ------------------------------------------
+
+
+def test_the_community_section_shows_every_snapshot_entry_newest_first(
+    published_site,
+):
+    root = page(published_site.output, "comunita/index.html")
+    cards = root.cssselect("article.community-card")
+    expected = sorted(snapshot_entries(), key=lambda e: e["date"], reverse=True)
+    assert len(cards) == len(expected) > 10
+    titles = [c.cssselect(".community-card__title")[0].text_content() for c in cards]
+    assert titles == [e["title"] for e in expected]
+    dates = [c.cssselect("time")[0].get("datetime") for c in cards]
+    assert dates == sorted(dates, reverse=True)
+    first = cards[0]
+    link = first.cssselect(".community-card__title a")[0]
+    assert link.get("href") == expected[0]["link"]
+    assert link.get("rel") == "nofollow noopener ugc"
+    source = first.cssselect(".community-source")[0]
+    assert source.get("href").endswith("/comunita/fonti/moto-club-sebino/")
+    assert source.cssselect("img.community-avatar")[0].get("alt")
+    # The club's classified ads are excluded in feeds.toml.
+    assert "Mercatino" not in root.text_content()
+
+
+def test_each_source_has_its_page_in_both_languages(published_site):
+    feeds = load_subscriptions(DEMO_FEEDS)
+    for sub in feeds:
+        for prefix in ("", "en/"):
+            root = page(
+                published_site.output, f"{prefix}comunita/fonti/{sub.slug}/index.html"
+            )
+            assert root.cssselect("h1")[0].text_content().strip() == sub.name
+            held = json.loads((SNAPSHOT / "entries" / f"{sub.slug}.json").read_text())
+            assert len(root.cssselect("article.community-card")) == len(
+                [
+                    e
+                    for e in held["entries"]
+                    if sub.wants(e["title"], tuple(e["categories"]))
+                ]
+            )
+
+
+def test_the_home_page_shows_the_latest_community_entries(published_site):
+    for prefix, heading in (("", "Dalla comunità"), ("en/", "From the community")):
+        root = page(published_site.output, f"{prefix}index.html")
+        block = root.cssselect("section.community-latest")[0]
+        assert block.cssselect("h2")[0].text_content() == heading
+        lines = block.cssselect("li.community-line")
+        assert len(lines) == 5
+        newest = max(snapshot_entries(), key=lambda e: e["date"])
+        assert lines[0].cssselect("a")[0].get("href") == newest["link"]
+
+
+def test_the_ui_is_in_the_page_language(published_site):
+    it = page(published_site.output, "comunita/index.html")
+    en = page(published_site.output, "en/comunita/index.html")
+    assert it.get("lang") == "it" and en.get("lang") == "en"
+    assert it.cssselect("h1")[0].text_content() == "Comunità"
+    assert en.cssselect("h1")[0].text_content() == "Community"
+    assert "Leggi su" in it.text_content() and "Read on" in en.text_content()
+    nav = [a.text_content() for a in it.cssselect(".site-nav a")]
+    assert "Comunità" in nav
+    assert (
+        it.cssselect('.site-nav a[aria-current="page"]')[0].text_content() == "Comunità"
+    )
+    hreflangs = {
+        link.get("hreflang"): link.get("href")
+        for link in it.cssselect('link[rel="alternate"][hreflang]')
+    }
+    assert hreflangs["en"].endswith("/en/comunita/")
+
+
+def test_the_community_atom_feed_and_opml(published_site):
+    parsed = feedparser.parse(
+        (published_site.output / "feeds/comunita.atom.xml").read_bytes()
+    )
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    assert len(parsed.entries) == len(snapshot_entries())
+    assert (
+        parsed.entries[0].link
+        == max(snapshot_entries(), key=lambda e: e["date"])["link"]
+    )
+    opml = etree.parse(str(published_site.output / "comunita/feeds.opml"))
+    urls = [o.get("xmlUrl") for o in opml.iter("outline")]
+    assert urls == [sub.url for sub in load_subscriptions(DEMO_FEEDS)]
+
+
+def test_the_status_page_is_for_editors_only(published_site):
+    out = published_site.output
+    root = page(out, "comunita/stato/index.html")
+    assert root.cssselect('meta[name="robots"]')[0].get("content") == "noindex"
+    rows = root.cssselect("tbody tr")
+    assert len(rows) == len(load_subscriptions(DEMO_FEEDS))
+    assert "invoke aggregate" in root.text_content()  # it says these are samples
+    sitemap = etree.parse(str(out / "sitemap.xml"))
+    locs = sitemap.xpath("//s:loc/text()", namespaces=NS)
+    assert not [loc for loc in locs if "/comunita/stato/" in loc]
+    assert [loc for loc in locs if loc.endswith("/comunita/")]
+    assert "Disallow: /comunita/stato/" in (out / "robots.txt").read_text()
+    for path in out.rglob("*.html"):
+        if "stato" not in path.parts:
+            assert "comunita/stato" not in path.read_text(), path
+
+
+def test_two_builds_from_the_shipped_cache_are_identical(published_site, tmp_path):
+    again = build_site(
+        tmp_path / "output",
+        SITEURL=published_site.siteurl,
+        FEED_DOMAIN=published_site.siteurl,
+    )
+    paths = ["comunita", "en/comunita", "feeds/comunita.atom.xml", "index.html"]
+    for rel in paths:
+        first, second = published_site.output / rel, again / rel
+        if first.is_file():
+            assert first.read_bytes() == second.read_bytes(), rel
+            continue
+        files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+        assert files == sorted(
+            p.relative_to(second) for p in second.rglob("*") if p.is_file()
+        )
+        _, mismatch, errors = filecmp.cmpfiles(first, second, files, shallow=False)
+        assert not mismatch and not errors, (rel, mismatch, errors)
+
+
+# --- Hostile entries never become executable markup ---------------------------------
+
+URL_ATTRIBUTES = ("href", "src", "action", "formaction", "xlink:href", "srcset", "data")
+BAD_SCHEME = re.compile(r"^\s*(javascript|vbscript|data):", re.IGNORECASE)
+
+
+def assert_no_executable_markup(root: html.HtmlElement, where: str) -> None:
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        tag = element.tag.lower()
+        if tag == "script":
+            assert element.get("type") == "application/ld+json", where
+        assert tag not in ("iframe", "object", "embed", "form", "base", "style"), (
+            where,
+            tag,
+        )
+        for name, value in element.attrib.items():
+            assert not name.lower().startswith("on"), (where, tag, name, value)
+            if name.lower() in URL_ATTRIBUTES:
+                assert not BAD_SCHEME.match(value), (where, tag, name, value)
+        if tag == "meta":
+            assert element.get("http-equiv", "").lower() != "refresh", where
+
+
+@pytest.fixture(scope="module")
+def hostile_site(tmp_path_factory):
+    """The site built from a cache that aggregated hostile and good feeds."""
+    tmp = tmp_path_factory.mktemp("hostile")
+    feeds = tmp / "feeds.toml"
+    with FeedServer().running() as server:
+        feeds.write_text(
+            "[[feeds]]\n"
+            'name = "Hostile <script>alert(1)</script>"\n'
+            f'url = "{server.fixture("/hostile", "hostile.xml")}"\n'
+            'site = "https://hostile.example/"\n\n'
+            "[[feeds]]\n"
+            'name = "Officina Rossi"\n'
+            f'url = "{server.fixture("/rss2", "rss2.xml")}"\n',
+            encoding="utf-8",
+        )
+        settings = CommunitySettings.from_pelican(
+            {
+                "PATH": str(ROOT / "content"),
+                "COMMUNITY_FEEDS_FILE": str(feeds),
+                "COMMUNITY_CACHE_DIR": str(tmp / "cache"),
+                "COMMUNITY_TIMEOUT": 5,
+            },
+            root=tmp,
+        )
+        report = run_aggregate(
+            load_subscriptions(feeds),
+            settings,
+            now=datetime(2026, 11, 21, 12, 0, tzinfo=UTC),
+        )
+    assert all(feed.status.ok for feed in report.feeds), report
+    return build_site(
+        tmp / "output",
+        COMMUNITY_FEEDS_FILE=str(feeds),
+        COMMUNITY_CACHE_DIR=str(tmp / "cache"),
+    )
+
+
+def test_hostile_feeds_produce_no_executable_markup(hostile_site):
+    pages = [
+        p
+        for p in hostile_site.rglob("*.html")
+        if "comunita" in p.parts
+        or (p.name == "index.html" and p.parent == hostile_site)
+    ]
+    assert len(pages) >= 6
+    for path in pages:
+        text = path.read_text()
+        assert_no_executable_markup(html.fromstring(text), str(path))
+        assert "<script>alert" not in text, path
+    root = page(hostile_site, "comunita/index.html")
+    cards = root.cssselect("article.community-card")
+    assert len(cards) == 5  # 2 hostile entries + the good feed's 3
+    hostile = next(c for c in cards if "Testo" in c.text_content())
+    # The text survives as text; the tricks do not.
+    assert "normale." in hostile.text_content()
+    title = hostile.cssselect(".community-card__title")[0]
+    assert title.cssselect("a") == []  # its javascript: link was dropped
+    assert "alert('title')" in title.text_content()  # shown as text, escaped
+    names = [a.text_content() for a in root.cssselect(".community-source span")]
+    assert "Hostile <script>alert(1)</script>" in names  # escaped, not run
+    atom = (hostile_site / "feeds/comunita.atom.xml").read_bytes()
+    parsed = feedparser.parse(atom)
+    assert not parsed.bozo
+    for entry in parsed.entries:
+        content = entry.get("summary", "") + "".join(
+            c.value for c in entry.get("content", [])
+        )
+        fragment = html.fragment_fromstring(content or "<p></p>", create_parent="div")
+        assert_no_executable_markup(fragment, "atom:" + entry.title)
+
+
+# --- Configuration ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("content", [None, "", "# no feeds yet\n"])
+def test_no_feeds_means_an_empty_section_that_says_so(tmp_path, content):
+    feeds = tmp_path / "feeds.toml"
+    if content is not None:
+        feeds.write_text(content)
+    output = build_site(tmp_path / "output", COMMUNITY_FEEDS_FILE=str(feeds))
+    it = page(output, "comunita/index.html")
+    assert "Non ci sono ancora feed della comunità." in it.text_content()
+    en = page(output, "en/comunita/index.html")
+    assert "There are no community feeds yet." in en.text_content()
+    assert page(output, "index.html").cssselect("section.community-latest") == []
+
+
+def test_a_malformed_feeds_file_fails_the_build_naming_the_line(tmp_path):
+    feeds = tmp_path / "feeds.toml"
+    feeds.write_text('[[feeds]]\nname = "A"\nurl = "https://a.example/f\n')
+    result = run_pelican(
+        tmp_path / "output", overrides={"COMMUNITY_FEEDS_FILE": str(feeds)}
+    )
+    assert result.returncode != 0
+    assert f"{feeds}:3: not valid TOML" in " ".join(result.log.split())
+    assert "Traceback" not in result.log
