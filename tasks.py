@@ -329,3 +329,9 @@ def lint(c, fix=False):
 def bench_build(c, posts=2000, runs=3):
     """Benchmark the build against bare Pelican on a synthetic site."""
     c.run(f"{sys.executable} bench/bench_build.py --posts {posts} --runs {runs}")
+
+
+@task
+def bench_aggregate(c, feeds=200, runs=3):
+    """Benchmark `invoke aggregate` against a sequential feedparser loop."""
+    c.run(f"{sys.executable} bench/bench_aggregate.py --feeds {feeds} --runs {runs}")

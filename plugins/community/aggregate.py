@@ -244,11 +244,11 @@ def process_body(
             entries_held=len(previous.entries),
             moved_to=new_state.moved_to,
         )
-    cache.save_raw(sub.slug, body)
     final_url = result.final_url or result.url
     try:
         parsed = parse_feed(body, url=final_url, content_type=result.content_type)
     except NotAFeed as exc:
+        cache.save_raw(sub.slug, body)  # for the editor to look at
         new_state = failed(
             state, now, rules, str(exc), status=result.status, moved_to=result.moved_to
         )
@@ -260,6 +260,8 @@ def process_body(
             entries_held=state.entries_held,
             moved_to=new_state.moved_to,
         )
+    if parsed.problem:
+        cache.save_raw(sub.slug, body)  # what was recovered from, for a look
     found = candidates(parsed, sub, base_url=final_url, rules=rules)
     feed_entries, new = merge(found, previous, sub, now=now, rules=rules)
     cache.save_entries(sub.slug, feed_entries)
@@ -392,14 +394,14 @@ def seed_from_snapshot(settings: CommunitySettings) -> bool:
     return True
 
 
-def _pool(workers: int, jobs: int) -> Executor | None:
-    if workers <= 1 or jobs < POOL_THRESHOLD:
-        return None
+def _pool(workers: int, jobs: int) -> Executor:
     # forkserver: workers fork from a clean process, never from this one with
     # its event loop and sockets.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["community.aggregate"])
-    return ProcessPoolExecutor(max_workers=min(workers, jobs), mp_context=context)
+    pool = ProcessPoolExecutor(max_workers=min(workers, jobs), mp_context=context)
+    pool.submit(int)  # starts the workers now, not at the first real job
+    return pool
 
 
 async def _fetch_and_fold(
@@ -416,7 +418,17 @@ async def _fetch_and_fold(
         FetchRequest(sub.slug, state.fetch_url, state.etag, state.last_modified)
         for sub, state in due
     ]
-    pool = _pool(settings.workers, len(due))
+    # Worker processes cost half a second to start. When many feeds have no
+    # validators (a first run), bodies will come: start them while the
+    # requests are in flight. Otherwise they start with the first body, so a
+    # run where every feed answers 304 never pays for them.
+    use_pool = settings.workers > 1 and len(due) >= POOL_THRESHOLD
+    fresh = sum(1 for _sub, state in due if not (state.etag or state.last_modified))
+    pool = (
+        _pool(settings.workers, len(due))
+        if use_pool and fresh >= POOL_THRESHOLD
+        else None
+    )
     reports: list[FeedReport] = []
 
     def done(report: FeedReport) -> FeedReport:
@@ -440,7 +452,8 @@ async def _fetch_and_fold(
             sub, state = by_slug[result.key]
             if result.outcome is not Outcome.FETCHED:
                 done(record_answer(run, sub, state, result))
-            elif pool is not None:
+            elif use_pool:
+                pool = pool or _pool(settings.workers, len(due))
                 pending.append(asyncio.create_task(in_pool(sub, state, result)))
             else:
                 try:

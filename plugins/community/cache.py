@@ -6,7 +6,8 @@ Layout of the cache folder (``var/community/``, or the snapshot shipped in
     meta.json              when the last aggregate run finished
     state/<slug>.json      per feed: validators, last success/error, backoff
     entries/<slug>.json    per feed: entries kept, identities seen
-    raw/<slug>.xml         per feed: the last body fetched, as received
+    raw/<slug>.xml         per feed: the last body that was not a feed, or
+                           not well-formed, as received (for a look)
 
 One file per feed, replaced atomically, so a feed's failure (or a crash
 half-way through a run) never touches another feed's data. JSON is written

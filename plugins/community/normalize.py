@@ -13,10 +13,9 @@ import hashlib
 import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from html import escape
-from html.parser import HTMLParser
 from time import struct_time
 from typing import Any
 
@@ -24,10 +23,12 @@ import feedparser
 
 from community.model import Entry, FeedEntries, Media, MediaKind, Subscription
 from community.settings import Rules
-from sanitize import plain_text, safe_url, sanitize_html, truncate_html
+from sanitize import excerpt_html, image_tags, plain_text, safe_url, sanitize_html
 
 # What an excerpt leaves out: it is a taste of the text, the card shows media.
-EXCERPT_DROP = frozenset({"img", "figure", "table", "pre", "hr", "details"})
+EXCERPT_DROP: frozenset[str] = frozenset(
+    {"img", "figure", "table", "pre", "hr", "details"}
+)
 TITLE_LENGTH = 300
 AUTHOR_LENGTH = 120
 MAX_CATEGORIES = 12
@@ -53,22 +54,30 @@ class ParsedFeed:
 
 @dataclass(frozen=True)
 class Candidate:
-    """An entry as found in this fetch, before it meets the cache."""
+    """An entry as found in this fetch, before it meets the cache.
+
+    What deciding about an entry needs (identity, title, date, categories)
+    is read at once; its text and media are sanitised only if it is kept
+    (``entry``): a new feed's backlog costs a parse, not a sanitising pass.
+    """
 
     id: str
     title: str
     link: str | None
     date: datetime | None  # None: the feed gave none (or nonsense)
-    summary_html: str
     author: str | None
     categories: tuple[str, ...]
-    media: tuple[Media, ...]
     lang: str | None
     position: int  # order in the feed, newest first by convention
+    raw: Mapping[str, Any] = field(repr=False, compare=False)
+    base: str = field(repr=False, compare=False, default="")
+    excerpt_length: int = field(repr=False, compare=False, default=320)
 
     def entry(self, feed: str, first_seen: datetime) -> Entry:
         """The entry to keep, its date clamped to when we first saw it."""
         date = first_seen if self.date is None else min(self.date, first_seen)
+        text, detail = _best_text(self.raw)
+        cleaned = sanitize_html(_detail_html(detail, text), self.base)
         return Entry(
             id=self.id,
             feed=feed,
@@ -76,10 +85,10 @@ class Candidate:
             link=self.link,
             date=date,
             first_seen=first_seen,
-            summary_html=self.summary_html,
+            summary_html=excerpt_html(cleaned, self.excerpt_length, drop=EXCERPT_DROP),
             author=self.author,
             categories=self.categories,
-            media=self.media,
+            media=_media(self.raw, self.base, self.link, (text, cleaned)),
             lang=self.lang,
         )
 
@@ -193,29 +202,16 @@ def _full_text(raw: Mapping[str, Any]) -> tuple[str, Mapping[str, Any] | None]:
     return _best_text(raw)
 
 
-class _ImageSources(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.sources: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "img":
-            src = dict(attrs).get("src")
-            if src:
-                self.sources.append(src)
-
-
-def first_image(html: str) -> str | None:
-    """The ``src`` of the first image in (sanitised) HTML."""
-    if "<img" not in html:
+def first_image(cleaned: str) -> str | None:
+    """The ``src`` of the first image in sanitised HTML."""
+    if "<img" not in cleaned:
         return None
-    finder = _ImageSources()
-    finder.feed(html)
-    finder.close()
-    return finder.sources[0] if finder.sources else None
+    return next((a["src"] for _tag, a in image_tags(cleaned) if a.get("src")), None)
 
 
-def _media(raw: Mapping[str, Any], base: str, link: str | None) -> tuple[Media, ...]:
+def _media(
+    raw: Mapping[str, Any], base: str, link: str | None, cleaned: tuple[str, str]
+) -> tuple[Media, ...]:
     """At most one image, one video and one recording, in that order."""
     found: dict[MediaKind, Media] = {}
     thumbnails = [
@@ -253,10 +249,13 @@ def _media(raw: Mapping[str, Any], base: str, link: str | None) -> tuple[Media, 
         if image is None:
             text, detail = _full_text(raw)
             if "<img" in text:
-                html = _detail_html(detail, text)
-                image = first_image(
-                    sanitize_html(html, (detail or {}).get("base") or base)
-                )
+                # The summary's sanitised HTML, when the full text is it.
+                html = cleaned[1] if text == cleaned[0] else None
+                if html is None:
+                    html = sanitize_html(
+                        _detail_html(detail, text), (detail or {}).get("base") or base
+                    )
+                image = first_image(html)
         if image:
             found[MediaKind.IMAGE] = Media(MediaKind.IMAGE, image)
     order = (MediaKind.IMAGE, MediaKind.VIDEO, MediaKind.AUDIO)
@@ -281,10 +280,6 @@ def candidates(
         if entry_id in ids:
             continue
         ids.add(entry_id)
-        html = _detail_html(detail, text)
-        summary = truncate_html(
-            sanitize_html(html, base), rules.excerpt_length, drop=EXCERPT_DROP
-        )
         categories: list[str] = []
         for tag in raw.get("tags") or ():
             term = plain_text(tag.get("term") or tag.get("label"))
@@ -298,12 +293,13 @@ def candidates(
                 title=_shorten(title, TITLE_LENGTH),
                 link=link,
                 date=_date(raw),
-                summary_html=summary,
                 author=author,
                 categories=tuple(categories[:MAX_CATEGORIES]),
-                media=_media(raw, base, link),
                 lang=lang,
                 position=position,
+                raw=raw,
+                base=base,
+                excerpt_length=rules.excerpt_length,
             )
         )
     return result

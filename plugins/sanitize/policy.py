@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import re
 from functools import partial
-from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import nh3
@@ -194,34 +193,50 @@ def is_tracking_image(attrs: dict[str, str | None]) -> bool:
     )
 
 
-class _TrackerFinder(HTMLParser):
-    """Finds the exact source spans of tracking ``<img>`` start tags."""
+# nh3 (html5ever) serialises every attribute in double quotes, with any quote
+# inside escaped: on its output a regular expression finds tags exactly.
+_IMG_TAG = re.compile(r'<img\b(?:[^>"]|"[^"]*")*>')
+_ATTRIBUTE = re.compile(r'([^\s"=/>]+)="([^"]*)"')
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.spans: list[tuple[int, int, int]] = []  # (line, column, length)
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "img" and is_tracking_image(dict(attrs)):
-            line, column = self.getpos()
-            self.spans.append((line, column, len(self.get_starttag_text() or "")))
-
-    handle_startendtag = handle_starttag
+def image_tags(cleaned: str) -> list[tuple[re.Match[str], dict[str, str]]]:
+    """Every ``<img>`` start tag of nh3 output, with its attributes unescaped."""
+    return [
+        (tag, {k: html.unescape(v) for k, v in _ATTRIBUTE.findall(tag.group(0))})
+        for tag in _IMG_TAG.finditer(cleaned)
+    ]
 
 
 def _drop_tracking_images(cleaned: str) -> str:
-    finder = _TrackerFinder()
-    finder.feed(cleaned)
-    finder.close()
-    if not finder.spans:
-        return cleaned
-    # HTMLParser counts lines by "\n" only; so must we.
-    line_starts = [0, *(match.end() for match in re.finditer("\n", cleaned))]
     pieces = []
     position = 0
-    for line, column, length in finder.spans:
-        start = line_starts[line - 1] + column
-        pieces.append(cleaned[position:start])
-        position = start + length
+    for tag, attrs in image_tags(cleaned):
+        if is_tracking_image(attrs):
+            pieces.append(cleaned[position : tag.start()])
+            position = tag.end()
+    if not pieces:
+        return cleaned
     pieces.append(cleaned[position:])
     return "".join(pieces)
+
+
+def drop_elements(cleaned: str, drop: frozenset[str]) -> str:
+    """Sanitised HTML without the elements in ``drop`` (and their content)."""
+    return nh3.clean(
+        cleaned,
+        tags=set(ALLOWED_TAGS - drop),
+        clean_content_tags=set(CLEAN_CONTENT_TAGS | (drop - VOID_TAGS)),
+        attributes=ATTRIBUTES,
+        url_schemes=set(URL_SCHEMES),
+        link_rel=LINK_REL,
+        strip_comments=True,
+        url_relative="pass_through",
+        set_tag_attribute_values={
+            tag: values
+            for tag, values in _POLICY["set_tag_attribute_values"].items()
+            if tag not in drop
+        },
+    )
+
+
+VOID_TAGS = frozenset({"br", "hr", "img", "wbr"})

@@ -144,3 +144,15 @@ def truncate_html(
     truncator.feed(fragment)
     truncator.close()
     return truncator.result()
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def text_length(cleaned: str) -> int:
+    """Characters of text in sanitised HTML (runs of whitespace count as one).
+
+    Stripping ``<...>`` can only over-count (an attribute holding ">" leaves
+    some of itself behind), never under-count: safe for "is it short enough?".
+    """
+    return len(_SPACES.sub(" ", html.unescape(_TAG.sub("", cleaned))).strip())
