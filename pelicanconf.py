@@ -123,7 +123,25 @@ TWITTER_SITE = "@officineardesia"
 SOCIAL_IMAGE = "theme/img/social-card.png"  # 1200x630
 
 PLUGIN_PATHS = ["plugins"]
-PLUGINS = ["multilang", "contentcheck", "fragments", "assets", "community", "channels"]
+PLUGINS = [
+    "multilang",
+    "contentcheck",
+    "fragments",
+    "assets",
+    "community",
+    "comments",
+    "channels",
+]
+
+# Comments (plugins/comments): Isso, run by `invoke comments` / `invoke dev`
+# on 127.0.0.1:8080 with deploy/isso.dev.cfg. The build reads the published
+# comments from it and renders them into the pages; the widget loads live.
+ISSO_URL = "http://localhost:8080"
+ISSO_API_URL = "http://127.0.0.1:8080"
+# Isso's hash of the president's e-mail (with the salt of deploy/isso.dev.cfg):
+# her comments and replies are marked as the author's. Isso's API shows the
+# hash of every comment; put yours here.
+COMMENTS_PAGE_AUTHOR_HASHES = ["8e72abb40884"]
 
 # Markdown Extra (tables, footnotes, attribute lists, raw HTML in blocks).
 # No smarty/toc: write « » and ’ directly; each costs ~15% of the build.

@@ -15,6 +15,14 @@ FEED_DOMAIN = SITEURL
 RELATIVE_URLS = False
 DELETE_OUTPUT_DIRECTORY = True
 
+# Comments: nginx proxies /comments/ to Isso on loopback (deploy/nginx.conf);
+# the build reads the published comments from Isso directly.
+ISSO_URL = "/comments"
+ISSO_API_URL = os.environ.get("PIAZZA_ISSO_API_URL", "http://127.0.0.1:8080")
+COMMENTS_PAGE_AUTHOR_HASHES = [
+    h for h in os.environ.get("PIAZZA_AUTHOR_HASHES", "").split(",") if h
+] or COMMENTS_PAGE_AUTHOR_HASHES
+
 # Drafts are never published; `invoke preview` turns them back on locally.
 DRAFT_SAVE_AS = ""
 DRAFT_LANG_SAVE_AS = ""

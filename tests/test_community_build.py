@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import filecmp
 import json
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 from conftest import ROOT, build_site, run_pelican
 from feedserver import FeedServer
 from lxml import etree, html
+from markup import assert_no_executable_markup
 
 from community.aggregate import run_aggregate
 from community.settings import CommunitySettings
@@ -162,28 +162,6 @@ def test_two_builds_from_the_shipped_cache_are_identical(published_site, tmp_pat
 
 
 # --- Hostile entries never become executable markup ---------------------------------
-
-URL_ATTRIBUTES = ("href", "src", "action", "formaction", "xlink:href", "srcset", "data")
-BAD_SCHEME = re.compile(r"^\s*(javascript|vbscript|data):", re.IGNORECASE)
-
-
-def assert_no_executable_markup(root: html.HtmlElement, where: str) -> None:
-    for element in root.iter():
-        if not isinstance(element.tag, str):
-            continue
-        tag = element.tag.lower()
-        if tag == "script":
-            assert element.get("type") == "application/ld+json", where
-        assert tag not in ("iframe", "object", "embed", "form", "base", "style"), (
-            where,
-            tag,
-        )
-        for name, value in element.attrib.items():
-            assert not name.lower().startswith("on"), (where, tag, name, value)
-            if name.lower() in URL_ATTRIBUTES:
-                assert not BAD_SCHEME.match(value), (where, tag, name, value)
-        if tag == "meta":
-            assert element.get("http-equiv", "").lower() != "refresh", where
 
 
 @pytest.fixture(scope="module")

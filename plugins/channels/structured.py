@@ -35,6 +35,11 @@ def blog_posting(article: Any, siteurl: str, sitename: str, logo: str) -> dict:
         "image": f"{siteurl}/{logo}",
         "keywords": [str(t) for t in getattr(article, "tags", ())],
     }
+    thread = getattr(article, "comment_thread", None)  # plugins/comments
+    if thread is not None:
+        data["commentCount"] = thread.total
+        if thread.comments:
+            data["comment"] = thread.schema_org()
     if getattr(article, "category", None):
         data["articleSection"] = str(article.category)
     translations = [
