@@ -23,6 +23,10 @@ COMMENTS_PAGE_AUTHOR_HASHES = [
     h for h in os.environ.get("PIAZZA_AUTHOR_HASHES", "").split(",") if h
 ] or COMMENTS_PAGE_AUTHOR_HASHES
 
+# Community feeds: publishing builds from the cache `invoke aggregate` filled;
+# PIAZZA_REFRESH_FEEDS=1 fetches every feed first (the network, then the build).
+COMMUNITY_REFRESH_ON_BUILD = os.environ.get("PIAZZA_REFRESH_FEEDS") == "1"
+
 # Drafts are never published; `invoke preview` turns them back on locally.
 DRAFT_SAVE_AS = ""
 DRAFT_LANG_SAVE_AS = ""

@@ -274,8 +274,11 @@ def dev(c):
     """Run Isso and the livereloading site together; Ctrl-C stops both."""
     from piazza import comments as isso
 
-    with _comments(isso.running, ROOT / "deploy/isso.dev.cfg"):
-        livereload(c)
+    try:
+        with isso.running(ROOT / "deploy/isso.dev.cfg"):
+            livereload(c)
+    except isso.CommentsError as exc:
+        raise Exit(f"dev: {exc}", code=1) from None
 
 
 @task(
@@ -303,7 +306,11 @@ def comments_restore(c, file, db=None, force=False):
     """Restore the comment database from a backup, after checking it."""
     from piazza import comments as isso
 
-    _comments(isso.restore, Path(file), isso.database_path(db, ROOT), force=force)
+    target = isso.database_path(db, ROOT)
+    previous = _comments(isso.restore, Path(file), target, force=force)
+    if previous:
+        print(f"The database it replaced is backed up in {previous}")
+    print(f"Restored {target} from {file}")
 
 
 @task

@@ -32,6 +32,8 @@ class Local:
     key: Path
     logs: Path
     server_name: str = "127.0.0.1"
+    isso_port: int = 8080
+    cache: Path | None = None  # Isso's proxy cache (default: under logs' parent)
 
 
 def _sub(pattern: str, replacement: str, text: str, *, count: int = 0) -> str:
@@ -61,7 +63,12 @@ def render_site(template: str, local: Local, *, brotli: bool = True) -> str:
     text = _sub(r"^(\s*error_log) +\S+;", rf"\1 {local.logs / 'error.log'};", text)
     if not brotli:
         text = _sub(r"^(\s*)brotli_static on;", r"\1# brotli_static on;", text)
-    return text
+    cache = local.cache or local.logs.parent / "isso-cache"
+    text = _sub(
+        r"^(proxy_cache_path) /var/cache/nginx/piazza-isso", rf"\1 {cache}", text
+    )
+    isso = f"http://127.0.0.1:{local.isso_port}/"
+    return _sub(r"http://127\.0\.0\.1:8080/", isso, text)
 
 
 def render_main(site_conf: Path, prefix: Path, *, brotli: bool = True) -> str:

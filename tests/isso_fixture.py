@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -86,19 +87,62 @@ def running_isso(tmp: Path, port: int, site: str) -> Iterator[IssoServer]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                _json(f"{url}/config")
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"Isso did not start: {(tmp / 'isso.log').read_text()}"
-                    ) from None
-                time.sleep(0.1)
+        _wait(url, process, tmp / "isso.log")
         yield IssoServer(url, db, process)
     finally:
         process.terminate()
         process.wait(timeout=10)
         log.close()
+
+
+@contextlib.contextmanager
+def running_isso_gunicorn(
+    tmp: Path, port: int, site: str, workers: int = 2
+) -> Iterator[IssoServer]:
+    """Isso as production runs it: gunicorn with deploy/gunicorn.conf.py."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    cfg = tmp / "isso.cfg"
+    db = tmp / "comments.db"
+    cfg.write_text(config(db, port, site))
+    log = (tmp / "gunicorn.log").open("w")
+    root = Path(__file__).resolve().parents[1]
+    env = {
+        **os.environ,
+        "ISSO_SETTINGS": str(cfg),
+        "ISSO_BIND": f"127.0.0.1:{port}",
+        "ISSO_WORKERS": str(workers),
+    }
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "--config",
+            str(root / "deploy" / "gunicorn.conf.py"),
+            "--access-logfile",
+            "/dev/null",
+            "isso.run",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=tmp,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait(url, process, tmp / "gunicorn.log")
+        yield IssoServer(url, db, process)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+def _wait(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            _json(f"{url}/config")
+            return
+        except (urllib.error.URLError, ConnectionError):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"Isso did not start: {log.read_text()}") from None
+            time.sleep(0.1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import json
 import os
 import shutil
 import ssl
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, free_port, need_tool
+from isso_fixture import running_isso_gunicorn
 from lxml import html
 from rich.console import Console
 
@@ -55,7 +57,13 @@ class Served:
     releases: tuple[str, str]
 
     def get(
-        self, path: str, headers: dict[str, str] | None = None, *, port: int = 0
+        self,
+        path: str,
+        headers: dict[str, str] | None = None,
+        *,
+        port: int = 0,
+        method: str = "GET",
+        body: bytes | None = None,
     ) -> tuple[int, http.client.HTTPMessage, bytes]:
         if port:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -64,7 +72,7 @@ class Served:
                 "127.0.0.1", self.https_port, context=self.context, timeout=10
             )
         try:
-            conn.request("GET", path, headers=headers or {})
+            conn.request(method, path, body=body, headers=headers or {})
             response = conn.getresponse()
             return response.status, response.headers, response.read()
         finally:
@@ -133,6 +141,7 @@ def served(tmp_path_factory) -> Iterator[Served]:
     for sub in ("logs", "tmp"):
         (prefix / sub).mkdir(parents=True)
     cert, key = make_cert(base)
+    isso_port = free_port()
     local = Local(
         root=target / "current",
         https_port=free_port(),
@@ -140,6 +149,7 @@ def served(tmp_path_factory) -> Iterator[Served]:
         cert=cert,
         key=key,
         logs=prefix / "logs",
+        isso_port=isso_port,
     )
     site_conf = prefix / "piazza.conf"
     site_conf.write_text(render_site(SAMPLE.read_text(), local, brotli=brotli))
@@ -166,6 +176,10 @@ def served(tmp_path_factory) -> Iterator[Served]:
         target, local.https_port, local.http_port, context, content,
         (first.release, second.release),
     )  # fmt: skip
+    isso = running_isso_gunicorn(
+        base / "isso", isso_port, f"https://127.0.0.1:{local.https_port}"
+    )
+    isso.__enter__()
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 20
@@ -188,6 +202,7 @@ def served(tmp_path_factory) -> Iterator[Served]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        isso.__exit__(None, None, None)
 
 
 def test_pages_are_served_from_the_current_release(served):
@@ -299,3 +314,62 @@ def test_a_rollback_is_served_at_once_without_a_reload(served):
         rollback(str(served.target), to=second, console=quiet)
     status, _, _ = served.get("/2026/servito/")
     assert status == 200
+
+
+# --- The comment server behind nginx ------------------------------------------------
+
+
+def _post(served, path, data):
+    return served.get(
+        path,
+        {"Content-Type": "application/json"},
+        method="POST",
+        body=json.dumps(data).encode(),
+    )
+
+
+def test_comments_go_through_nginx_and_reads_are_cached(served):
+    uri = "/2026/una-prova/"
+    status, headers, _ = _post(
+        served, f"/comments/new?uri={uri}", {"text": "Primo!", "title": "Prova"}
+    )
+    assert status == 201
+    assert headers.get("X-Cache-Status") is None  # a write never meets the cache
+    status, headers, body = served.get(f"/comments/?uri={uri}")
+    assert status == 200 and json.loads(body)["total_replies"] == 1
+    assert headers["X-Cache-Status"] in ("MISS", "EXPIRED")
+    assert headers["Cache-Control"] == "no-cache"  # browsers always ask again
+    assert "Content-Security-Policy" in headers  # the site's headers stay
+    _status, headers, _ = served.get(f"/comments/?uri={uri}")
+    assert headers["X-Cache-Status"] in ("HIT", "UPDATING")
+
+
+def test_a_new_comment_is_visible_to_other_readers_within_two_seconds(served):
+    uri = "/2026/seconda-prova/"
+    _post(served, f"/comments/new?uri={uri}", {"text": "Uno", "title": "P"})
+    served.get(f"/comments/?uri={uri}")  # now cached
+    _post(served, f"/comments/new?uri={uri}", {"text": "Due", "title": "P"})
+    deadline = time.monotonic() + 2.0
+    seen = 1
+    while seen < 2 and time.monotonic() < deadline:
+        _s, _h, body = served.get(f"/comments/?uri={uri}")
+        seen = json.loads(body)["total_replies"]
+        time.sleep(0.1)
+    assert seen == 2
+
+
+def test_counts_are_one_cached_request(served):
+    uris = ["/2026/una-prova/", "/2026/nessuno/"]
+    status, _headers, body = _post(served, "/comments/count", uris)
+    assert status == 200 and json.loads(body) == [1, 0]
+    _status, again, _ = _post(served, "/comments/count", uris)
+    assert again["X-Cache-Status"] in ("HIT", "UPDATING")
+    _status, other, body = _post(served, "/comments/count", ["/2026/nessuno/"])
+    assert other["X-Cache-Status"] == "MISS" and json.loads(body) == [0]
+
+
+def test_isso_listens_on_loopback_only():
+    conf = (ROOT / "deploy" / "isso.cfg").read_text()
+    assert "listen = http://127.0.0.1:8080" in conf
+    gunicorn = (ROOT / "deploy" / "gunicorn.conf.py").read_text()
+    assert '"127.0.0.1:8080"' in gunicorn
