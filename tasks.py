@@ -342,3 +342,12 @@ def bench_build(c, posts=2000, runs=3):
 def bench_aggregate(c, feeds=200, runs=3):
     """Benchmark `invoke aggregate` against a sequential feedparser loop."""
     c.run(f"{sys.executable} bench/bench_aggregate.py --feeds {feeds} --runs {runs}")
+
+
+@task
+def bench_comments(c, duration=10, connections=16):
+    """Benchmark Isso's built-in server against gunicorn behind nginx (needs wrk)."""
+    c.run(
+        f"{sys.executable} bench/bench_comments.py "
+        f"--duration {duration} --connections {connections}"
+    )

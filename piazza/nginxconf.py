@@ -71,7 +71,14 @@ def render_site(template: str, local: Local, *, brotli: bool = True) -> str:
     return _sub(r"http://127\.0\.0\.1:8080/", isso, text)
 
 
-def render_main(site_conf: Path, prefix: Path, *, brotli: bool = True) -> str:
+def render_main(
+    site_conf: Path,
+    prefix: Path,
+    *,
+    brotli: bool = True,
+    workers: int | str = 1,
+    connections: int = 64,
+) -> str:
     """A whole nginx.conf that runs in the foreground from ``prefix``."""
     lines = []
     if brotli:
@@ -82,10 +89,10 @@ def render_main(site_conf: Path, prefix: Path, *, brotli: bool = True) -> str:
     temp = prefix / "tmp"
     lines += [
         "daemon off;",
-        "worker_processes 1;",
+        f"worker_processes {workers};",
         f"pid {prefix / 'nginx.pid'};",
         f"error_log {prefix / 'error.log'} notice;",
-        "events { worker_connections 64; }",
+        f"events {{ worker_connections {connections}; }}",
         "http {",
         f"    include {MIME_TYPES};",
         "    default_type application/octet-stream;",

@@ -1,0 +1,328 @@
+"""The comment server under load: Isso's built-in server against production.
+
+In one run, on loopback, with wrk as the load tool (apt-get install wrk):
+
+- a thread of 100 comments, read (``GET /?uri=``), counted (``POST /count``),
+  and written to (``POST /new``), each for a few seconds with 16 connections;
+- against Isso's built-in server (``isso run``, what `invoke comments` runs),
+  and against the production setup: gunicorn (deploy/gunicorn.conf.py) behind
+  nginx (deploy/nginx.conf, HTTPS, its one-second cache for reads);
+- then, on production: how long until a new comment is visible to another
+  reader (through the cache), and 200 comments posted at once (counted in
+  the database afterwards).
+
+Isso's guard (rate limits per address) is off in this run's configuration:
+every request comes from 127.0.0.1, and the guard would refuse all but a few
+of the writes. nginx's configuration is the sample's, rendered for loopback.
+
+    python bench/bench_comments.py [--duration 10] [--connections 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import shutil
+import socket
+import sqlite3
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from isso_fixture import (  # noqa: E402
+    IssoServer,
+    running_isso,
+    running_isso_gunicorn,
+)
+
+from piazza.nginxconf import (  # noqa: E402
+    BROTLI_STATIC_MODULE,
+    SAMPLE,
+    Local,
+    render_main,
+    render_site,
+)
+
+THREAD = "/2026/bench-thread/"
+WRITES = "/2026/bench-writes/"
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+WRK = shutil.which("wrk")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def seed(isso: IssoServer) -> None:
+    """A thread of 100 comments (20 of them replies) and a thread for writes."""
+    parents = []
+    for n in range(100):
+        fields = {"author": f"Lettore {n}", "website": f"https://lettore{n}.example/"}
+        if n % 5 == 4:
+            fields["parent"] = parents[-1]
+        made = isso.new_comment(
+            THREAD,
+            f"Commento numero {n}: la **garanzia** a quattro anni è una buona "
+            f"notizia, e [il portapacchi](https://ardesisti.example/) anche.",
+            reader=f"198.51.100.{n % 250}",
+            **fields,
+        )
+        if "parent" not in fields:
+            parents.append(made["id"])
+    isso.new_comment(WRITES, "Il primo.", reader="198.51.100.1", title="Scritture")
+
+
+def wrk(url: str, seconds: int, connections: int, lua: Path | None) -> dict:
+    command = [WRK, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if lua:
+        command += ["-s", str(lua)]
+    out = subprocess.run(
+        [*command, url], capture_output=True, text=True, check=True
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+
+    def percentile(p: str) -> float:
+        value, unit = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    return {
+        "rps": rps,
+        "p50": percentile("50"),
+        "p99": percentile("99"),
+        "errors": int(errors.group(1)) if errors else 0,
+        "socket_errors": socket_errors.group(1) if socket_errors else "",
+    }
+
+
+def lua_post(folder: Path, name: str, body: object) -> Path:
+    path = folder / f"{name}.lua"
+    path.write_text(
+        'wrk.method = "POST"\n'
+        f"wrk.body = {json.dumps(json.dumps(body))}\n"
+        'wrk.headers["Content-Type"] = "application/json"\n'
+    )
+    return path
+
+
+def load(base: str, args, folder: Path) -> dict[str, dict]:
+    count_lua = lua_post(folder, "count", [THREAD, WRITES, "/2026/nessuno/"])
+    new_lua = lua_post(
+        folder, "new", {"text": "Un commento scritto sotto carico.", "author": "wrk"}
+    )
+    return {
+        "thread read": wrk(
+            f"{base}/?uri={THREAD}", args.duration, args.connections, None
+        ),
+        "counts": wrk(f"{base}/count", args.duration, args.connections, count_lua),
+        "new comment": wrk(
+            f"{base}/new?uri={WRITES}", args.duration, args.connections, new_lua
+        ),
+    }
+
+
+def comments_in(db: Path, uri: str) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(
+            "SELECT COUNT(*) FROM comments JOIN threads ON comments.tid = threads.id"
+            " WHERE threads.uri = ?",
+            (uri,),
+        ).fetchone()[0]
+
+
+def visibility(base: str, context: ssl.SSLContext, runs: int = 5) -> list[float]:
+    """Seconds from a new comment's POST to another reader seeing it."""
+    seen = []
+    for n in range(runs):
+        uri = f"/2026/visible-{n}/"
+        post(base, uri, context, "Il primo.", title="V")
+        get_total(base, uri, context)  # the thread is now in nginx's cache
+        started = time.monotonic()
+        post(base, uri, context, "Il secondo.")
+        while get_total(base, uri, context) < 2:
+            time.sleep(0.01)
+        seen.append(time.monotonic() - started)
+    return seen
+
+
+def post(base, uri, context, text, **fields):
+    request = urllib.request.Request(
+        f"{base}/new?uri={uri}",
+        data=json.dumps({"text": text, **fields}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, context=context, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def get_total(base, uri, context) -> int:
+    with urllib.request.urlopen(
+        f"{base}/?uri={uri}", context=context, timeout=10
+    ) as response:
+        return json.loads(response.read())["total_replies"]
+
+
+async def concurrent_posts(
+    base: str, how_many: int, cafile: Path, uri: str = "/2026/assalto/"
+) -> tuple[int, float]:
+    limits = httpx.Limits(max_connections=how_many)
+    async with httpx.AsyncClient(
+        verify=str(cafile), limits=limits, timeout=60
+    ) as client:
+
+        async def one(n: int) -> int:
+            response = await client.post(
+                f"{base}/new?uri={uri}",
+                json={"text": f"Commento simultaneo {n}.", "title": "Assalto"},
+            )
+            if response.status_code != 201:
+                print(f"post {n}: HTTP {response.status_code}: {response.text[:300]}")
+            return response.status_code
+
+        started = time.monotonic()
+        statuses = await asyncio.gather(*(one(n) for n in range(how_many)))
+        return sum(1 for s in statuses if s == 201), time.monotonic() - started
+
+
+def make_cert(folder: Path) -> tuple[Path, Path]:
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    args = parser.parse_args()
+    if not WRK:
+        sys.exit("wrk is not installed: apt-get install wrk")
+    results: dict[str, dict[str, dict]] = {}
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        https_port, isso_port = free_port(), free_port()
+        site = f"https://127.0.0.1:{https_port}"
+
+        # 1. Isso's built-in server, on a seeded database.
+        with running_isso(tmp / "builtin", free_port(), site) as builtin:
+            seed(builtin)
+            results["built-in server"] = load(builtin.url, args, tmp)
+        seeded = tmp / "seeded.db"
+        shutil.copy(tmp / "builtin" / "comments.db", seeded)
+
+        # 2. Production: gunicorn behind nginx (HTTPS), the same database.
+        (tmp / "prod").mkdir()
+        shutil.copy(seeded, tmp / "prod" / "comments.db")
+        prefix = tmp / "nginx"
+        for sub in ("logs", "tmp", "root"):
+            (prefix / sub).mkdir(parents=True)
+        cert, key = make_cert(tmp)
+        local = Local(
+            root=prefix / "root",
+            https_port=https_port,
+            http_port=free_port(),
+            cert=cert,
+            key=key,
+            logs=prefix / "logs",
+            isso_port=isso_port,
+        )
+        brotli = BROTLI_STATIC_MODULE.exists()
+        site_conf = prefix / "site.conf"
+        site_conf.write_text(render_site(SAMPLE.read_text(), local, brotli=brotli))
+        (prefix / "nginx.conf").write_text(
+            render_main(site_conf, prefix, brotli=brotli, workers=2, connections=4096)
+        )
+        nginx = subprocess.Popen(
+            [NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
+             "-e", str(prefix / "error.log")],
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        context = ssl.create_default_context(cafile=str(cert))
+        base = f"{site}/comments"
+        try:
+            with running_isso_gunicorn(
+                tmp / "prod", isso_port, site, workers=args.workers
+            ) as prod:
+                for _ in range(100):
+                    try:
+                        get_total(base, THREAD, context)
+                        break
+                    except OSError:
+                        time.sleep(0.1)
+                results["gunicorn + nginx"] = load(base, args, tmp)
+                seen = visibility(base, context)
+                post(base, "/2026/assalto/", context, "Il primo.", title="Assalto")
+                before = comments_in(prod.db, "/2026/assalto/")
+                landed, took = asyncio.run(concurrent_posts(base, 200, cert))
+                in_db = comments_in(prod.db, "/2026/assalto/") - before
+                # The same on a thread that doesn't exist yet: every request
+                # races to create it.
+                fresh, _ = asyncio.run(
+                    concurrent_posts(base, 50, cert, uri="/2026/nuovo-filo/")
+                )
+                fresh_db = comments_in(prod.db, "/2026/nuovo-filo/")
+        finally:
+            nginx.terminate()
+            nginx.wait(timeout=10)
+
+    print(
+        f"A thread of 100 comments; wrk, 2 threads, {args.connections} connections, "
+        f"{args.duration} s per load; production: {args.workers} gunicorn workers"
+    )
+    print(f"{'':34}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
+    for setup, loads in results.items():
+        for name, r in loads.items():
+            print(
+                f"{setup + ', ' + name:34}{r['rps']:>10.0f}{r['p50']:>10.2f}"
+                f"{r['p99']:>10.2f}{r['errors']:>8}"
+                + (f"  sockets: {r['socket_errors']}" if r["socket_errors"] else "")
+            )
+    for name in ("thread read", "counts", "new comment"):
+        base_rps = results["built-in server"][name]["rps"]
+        prod_rps = results["gunicorn + nginx"][name]["rps"]
+        print(f"{name}: production / built-in = {prod_rps / base_rps:.0f}x")
+    print(
+        f"new comment visible to another reader after: median "
+        f"{statistics.median(seen):.2f} s, max {max(seen):.2f} s (target < 2 s)"
+    )
+    print(
+        f"200 concurrent posts: {landed} answered 201 in {took:.2f} s, "
+        f"{in_db} rows in the database (target: all 200)"
+    )
+    print(
+        f"50 concurrent first comments on a new thread: {fresh} answered 201, "
+        f"{fresh_db} rows in the database"
+    )
+    read = results["gunicorn + nginx"]["thread read"]
+    print(
+        f"production thread reads: {read['rps']:.0f}/s (target >= 10,000), "
+        f"p99 {read['p99']:.2f} ms (target < 20 ms)"
+    )
+
+
+if __name__ == "__main__":
+    main()
