@@ -70,6 +70,9 @@ TRACKER_PATH = re.compile(
     r"|/(?:pixel|beacon|track(?:ing)?)\.(?:gif|png)\b"
     r"|/1\.0/(?:comments|delicious|facebook|twitter)/"  # WordPress.com buttons
 )
+# Control characters are not allowed in HTML (and a parser may drop or keep
+# them): they never reach a page. Tab, newline and carriage return stay.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DIMENSION = re.compile(r"^\s*(\d{1,5})\s*(?:px)?\s*$")
 _URL_JUNK = re.compile(r"[\t\n\r]")
 _EDGE_JUNK = "".join(chr(c) for c in range(0x21))  # C0 controls and space
@@ -143,9 +146,11 @@ _POLICY = {
 
 
 def _clean(fragment: str, base_url: str | None) -> str:
-    return nh3.clean(
+    cleaned = nh3.clean(
         fragment, attribute_filter=partial(_filter_attribute, base_url), **_POLICY
     )
+    # A character reference (&#8;) comes out of the parser as the character.
+    return _CONTROL.sub("", cleaned)
 
 
 def sanitize_html(fragment: str | None, base_url: str | None = None) -> str:
@@ -158,7 +163,7 @@ def sanitize_html(fragment: str | None, base_url: str | None = None) -> str:
     """
     if not fragment:
         return ""
-    cleaned = _clean(fragment, base_url)
+    cleaned = _clean(_CONTROL.sub("", fragment), base_url)
     if "<img" in cleaned:
         without_trackers = _drop_tracking_images(cleaned)
         if without_trackers != cleaned:
@@ -172,10 +177,11 @@ def plain_text(fragment: str | None) -> str:
     """The text of an HTML fragment (a title, an author), whitespace collapsed."""
     if not fragment:
         return ""
+    fragment = _CONTROL.sub("", fragment)
     text = html.unescape(
         nh3.clean(fragment, tags=set(), clean_content_tags=set(CLEAN_CONTENT_TAGS))
     )
-    return " ".join(text.split())
+    return " ".join(_CONTROL.sub("", text).split())
 
 
 def is_tracking_image(attrs: dict[str, str | None]) -> bool:

@@ -1,0 +1,160 @@
+"""The one policy for untrusted HTML (feed entries, comments): whatever goes
+in, nothing executable comes out."""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import html
+from markup import assert_no_executable_markup
+
+from sanitize import excerpt_html, plain_text, sanitize_html, truncate_html
+
+TAGS = [
+    "script", "style", "iframe", "object", "embed", "form", "input", "button",
+    "svg", "math", "img", "a", "base", "meta", "link", "p", "b", "div", "span",
+    "table", "td", "noscript", "template", "textarea", "video", "audio", "source",
+]  # fmt: skip
+ATTRIBUTES = [
+    "onerror", "onclick", "ONLOAD", "onmouseover", "style", "href", "src", "srcset",
+    "formaction", "action", "xlink:href", "data", "background", "poster", "title",
+]  # fmt: skip
+URLS = [
+    "javascript:alert(1)", " JaVaScRiPt:alert(1)", "java&#x09;script:alert(1)",
+    "&#106;avascript:alert(1)", "java\nscript:alert(1)", "data:text/html,<script>",
+    "vbscript:msgbox(1)", "https://ok.example/", "/relative", "//evil.example/x",
+    "expression(alert(1))", "&#x6A;&#x61;&#x76;&#x61;script:alert(1)",
+]  # fmt: skip
+
+attribute = st.builds(
+    lambda name, value, quote: f" {name}={quote}{value}{quote}",
+    st.sampled_from(ATTRIBUTES),
+    st.one_of(st.sampled_from(URLS), st.text(max_size=20)),
+    st.sampled_from(['"', "'", ""]),
+)
+fragment = st.recursive(
+    st.one_of(st.text(max_size=30), st.sampled_from(["<", ">", "&", "</", "<!--"])),
+    lambda inner: st.builds(
+        lambda tag, attrs, body, close: (
+            f"<{tag}{''.join(attrs)}>{body}" + (f"</{tag}>" if close else "")
+        ),
+        st.sampled_from(TAGS),
+        st.lists(attribute, max_size=3),
+        st.lists(inner, max_size=3).map("".join),
+        st.booleans(),
+    ),
+    max_leaves=12,
+)
+hostile = st.one_of(fragment, st.text(max_size=200))
+
+BAD_SCHEME = re.compile(r"^(javascript|vbscript|data):", re.IGNORECASE)
+CONTROL = re.compile(r"[\x00-\x20]")
+
+
+def assert_safe(output: str) -> None:
+    # As a browser would parse it...
+    root = html.fragment_fromstring(output or "<p></p>", create_parent="div")
+    assert_no_executable_markup(root, output)
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        assert "style" not in element.attrib, output
+        for name, value in element.attrib.items():
+            assert not name.lower().startswith("on"), output
+            cleaned = CONTROL.sub("", htmllib.unescape(value))
+            assert not BAD_SCHEME.match(cleaned), output
+    # ...and as raw text, whatever a parser makes of it.
+    lowered = output.lower()
+    assert "<script" not in lowered and "<iframe" not in lowered, output
+    assert not re.search(r"<[^>]*\son\w+\s*=", lowered), output
+
+
+@settings(max_examples=400, deadline=None)
+@given(hostile, st.sampled_from([None, "https://blog.example/post/"]))
+def test_nothing_executable_comes_out(markup, base):
+    assert_safe(sanitize_html(markup, base))
+
+
+@settings(max_examples=200, deadline=None)
+@given(hostile, st.integers(min_value=0, max_value=80))
+def test_excerpts_stay_safe_and_whole(markup, length):
+    cleaned = sanitize_html(markup)
+    for output in (
+        truncate_html(cleaned, length),
+        excerpt_html(cleaned, length, frozenset({"img", "table"})),
+    ):
+        assert_safe(output)
+        # Well-formed: re-serialising the parse gives the same elements back.
+        root = html.fragment_fromstring(output or "<p></p>", create_parent="div")
+        assert len(root.text_content()) <= max(length, 0) + 1 or length == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(hostile)
+def test_sanitising_twice_changes_nothing(markup):
+    once = sanitize_html(markup)
+    assert sanitize_html(once) == once
+
+
+@settings(max_examples=200, deadline=None)
+@given(hostile)
+def test_plain_text_is_text(markup):
+    text = plain_text(markup)
+    # Escaped into a page, it is one text node: no element comes back.
+    root = html.fragment_fromstring(f"<p>{htmllib.escape(text)}</p>")
+    assert len(root) == 0
+
+
+def test_links_images_and_relative_urls():
+    out = sanitize_html(
+        '<p>Vedi <a href="/route">il giro</a> <img src="pics/a.jpg" alt="lago">'
+        '<a href="mailto:club@example.org">scrivici</a></p>',
+        "https://club.example/blog/post/",
+    )
+    root = html.fragment_fromstring(out, create_parent="div")
+    link = root.cssselect("a")[0]
+    assert link.get("href") == "https://club.example/route"
+    assert link.get("rel") == "nofollow noopener ugc"
+    image = root.cssselect("img")[0]
+    assert image.get("src") == "https://club.example/blog/post/pics/a.jpg"
+    assert image.get("loading") == "lazy" and image.get("alt") == "lago"
+    assert root.cssselect("a")[1].get("href") == "mailto:club@example.org"
+
+
+def test_without_a_base_relative_urls_are_dropped():
+    out = sanitize_html('<a href="/x">x</a><img src="y.png" alt="y">')
+    assert "href" not in out and "<img" not in out
+
+
+def test_tracking_pixels_are_dropped_real_images_kept():
+    out = sanitize_html(
+        '<img src="https://feeds.feedburner.com/~r/x/~4/abc" alt="">'
+        '<img src="https://pixel.wp.com/g.gif" alt="">'
+        '<img src="https://a.example/1.gif" width="1" height="1" alt="">'
+        '<img src="https://a.example/photo.jpg" width="800" alt="foto">'
+    )
+    root = html.fragment_fromstring(out, create_parent="div")
+    assert [i.get("src") for i in root.cssselect("img")] == [
+        "https://a.example/photo.jpg"
+    ]
+
+
+def test_document_markup_survives():
+    source = (
+        "<p><strong>Forte</strong>, <em>corsivo</em>, <code>x = 1</code></p>"
+        "<blockquote><p>Citazione</p></blockquote><ul><li>uno</li></ul>"
+        "<pre><code>ciao</code></pre>"
+    )
+    assert sanitize_html(source) == source
+
+
+def test_truncation_closes_what_it_opens():
+    out = truncate_html(
+        "<p>Uno <strong>due tre quattro</strong> cinque</p><p>sei</p>", 9
+    )
+    assert out.startswith("<p>Uno <strong>due")
+    assert out.endswith("</strong></p>") and "…" in out
+    assert "sei" not in out
