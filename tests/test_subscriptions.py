@@ -70,7 +70,8 @@ def test_every_key_is_read(tmp_path):
         ('[[feeds]]\nname = "A"\nurl = "https://a.example/"\ninclude = ["/(/"]\n', 4,
          "include"),
         (('[[feeds]]\nname = "A"\nurl = "https://a.example/f"\n\n'
-          '[[feeds]]\nname = "B"\nurl = "http://A.EXAMPLE/f/"\n'), 7, "repeats the URL"),
+          '[[feeds]]\nname = "B"\nurl = "http://A.EXAMPLE/f/"\n'),
+         7, "repeats the URL"),
     ],
 )  # fmt: skip
 def test_mistakes_name_the_file_and_line(tmp_path, text, line, words):
