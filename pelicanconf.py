@@ -33,6 +33,8 @@ EXTRA_PATH_METADATA = {
     "extra/favicon.svg": {"path": "favicon.svg"},
 }
 IGNORE_FILES = [".#*"]
+# `invoke livereload`/`dev` cache what they read here (not in the project root).
+CACHE_PATH = "var/pelican-cache"
 
 TIMEZONE = "Europe/Rome"
 DEFAULT_LANG = "it"

@@ -11,6 +11,7 @@ from conftest import free_port, run_pelican, serve_directory
 from isso_fixture import running_isso
 from lxml import html
 from markup import assert_no_executable_markup
+from test_html_validity import vnu_errors
 
 ARTICLE = "/2026/lettera-di-un-cliente/"
 ARTICLE_EN = "/en/2026/lettera-di-un-cliente/"
@@ -171,6 +172,16 @@ def test_counts_latest_and_most_discussed(site_and_isso):
         .get("href")
         .endswith(ARTICLE_EN + "#comments")
     )
+
+
+def test_pages_with_comments_are_valid_html(site_and_isso):
+    output, _site, _isso = site_and_isso
+    pages = [
+        str(output / path.strip("/") / "index.html")
+        for path in (ARTICLE, ARTICLE_EN, "/", "/en/", "/archivio/")
+    ]
+    errors = vnu_errors(pages)
+    assert not errors, "\n".join(errors[:50])
 
 
 def test_comments_off_and_pages_that_opt_in(site_and_isso):

@@ -100,7 +100,9 @@ def _comment(
         id=int(data["id"]),
         author=" ".join(author.split())[:120] or None,
         website=safe_url(html.unescape(str(website))) if website else None,
-        created=datetime.fromtimestamp(float(data["created"]), UTC),
+        created=datetime.fromtimestamp(float(data["created"]), UTC).replace(
+            microsecond=0
+        ),
         text_html=sanitize_html(str(data.get("text") or ""), base),
         likes=max(0, int(data.get("likes") or 0)),
         dislikes=max(0, int(data.get("dislikes") or 0)),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 from functools import partial
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import nh3
 
@@ -74,6 +74,7 @@ TRACKER_PATH = re.compile(
 # them): they never reach a page. Tab, newline and carriage return stay.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DIMENSION = re.compile(r"^\s*(\d{1,5})\s*(?:px)?\s*$")
+_URL_SAFE = "/?:@!$&'()*+,;=~%-._"
 _URL_JUNK = re.compile(r"[\t\n\r]")
 _EDGE_JUNK = "".join(chr(c) for c in range(0x21))  # C0 controls and space
 
@@ -111,7 +112,16 @@ def safe_url(
             parts.port  # noqa: B018 - raises ValueError on a bad port
         if image and scheme == "http":
             scheme = "https"
-        return urlunsplit(parts._replace(scheme=scheme))
+        # Characters a URL may not hold (quotes, spaces, angle brackets) are
+        # percent-encoded, as a browser would before sending it.
+        return urlunsplit(
+            parts._replace(
+                scheme=scheme,
+                path=quote(parts.path, safe=_URL_SAFE),
+                query=quote(parts.query, safe=_URL_SAFE),
+                fragment=quote(parts.fragment, safe=_URL_SAFE),
+            )
+        )
     except ValueError:
         return None
 
