@@ -19,6 +19,7 @@ def install_asset_url(generator: Any) -> None:
     static = Path(settings["THEME"]) / "static"
     base = f"{settings['SITEURL']}/{settings['THEME_STATIC_DIR']}"
 
+    @cache  # one build: theme files don't change under it (a rebuild re-installs)
     def asset_url(name: str) -> str:
         path = static / name
         if not path.is_file():

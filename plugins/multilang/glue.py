@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +88,10 @@ def install_template_helpers(generator: Any) -> None:
         labels = settings.get("CATEGORY_LABELS", {}).get(category.slug, {})
         return labels.get(lang, str(category))
 
+    @lru_cache(maxsize=65536)
     def format_date(value: Any, lang: str, fmt: str = "long") -> str:
+        # Babel takes ~60 µs a call; a post's date is shown on its page, its
+        # card and the archive, in each language: format each once.
         locale = languages.get(lang, {}).get("locale", lang)
         return babel_format_date(value, format=fmt, locale=locale)
 

@@ -51,8 +51,8 @@
           }
           span.textContent =
             count === 1
-              ? span.getAttribute("data-one")
-              : span.getAttribute("data-many").replace("{n}", String(count));
+              ? script.getAttribute("data-one")
+              : script.getAttribute("data-many").replace("{n}", String(count));
           span.hidden = count === 0;
         });
       })
