@@ -7,10 +7,12 @@ feed and an OPML list, and gives every template ``community_latest``.
 Settings and their defaults: ``community/settings.py``.
 """
 
-from pelican import signals
-
-from community import generator
-
 
 def register() -> None:
+    # Imported here, not at the top: `invoke aggregate` (and its worker
+    # processes) import this package too, and need none of Pelican.
+    from pelican import signals  # noqa: PLC0415
+
+    from community import generator  # noqa: PLC0415
+
     signals.get_generators.connect(generator.get_generators)

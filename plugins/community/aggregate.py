@@ -16,6 +16,7 @@ import hashlib
 import logging
 import multiprocessing
 import shutil
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -355,7 +356,20 @@ def run_aggregate(
             due.append((sub, state))
     if due:
         run = Run(settings.cache_dir, now, settings.rules)
-        fold = _fetch_and_fold(due, run, settings, transport=transport, on_feed=on_feed)
+        # Worker processes cost time to start. When many feeds have no
+        # validators (a first run), bodies will come: start them now, before
+        # the event loop, while this process is still single-threaded (so
+        # they can be forked, the fastest way). Otherwise they start with the
+        # first body, so a run where every feed answers 304 never pays.
+        fresh = sum(1 for _s, state in due if not (state.etag or state.last_modified))
+        early = (
+            _pool(settings.workers, len(due))
+            if _wants_pool(settings, due) and fresh >= POOL_THRESHOLD
+            else None
+        )
+        fold = _fetch_and_fold(
+            due, run, settings, transport=transport, on_feed=on_feed, pool=early
+        )
         for report in _run_coroutine(fold):
             reports[report.slug] = report
     cache.save_meta(Meta(generated_at=now))
@@ -363,6 +377,14 @@ def run_aggregate(
     for report in ordered:
         logger.info("community: %s: %s", report.name, report.message)
     return AggregateReport(ordered, now, settings.cache_dir)
+
+
+def _in_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _run_coroutine(coroutine):
@@ -394,11 +416,20 @@ def seed_from_snapshot(settings: CommunitySettings) -> bool:
     return True
 
 
+def _wants_pool(settings: CommunitySettings, due: Sequence[object]) -> bool:
+    return settings.workers > 1 and len(due) >= POOL_THRESHOLD
+
+
 def _pool(workers: int, jobs: int) -> Executor:
-    # forkserver: workers fork from a clean process, never from this one with
-    # its event loop and sockets.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["community.aggregate"])
+    if threading.active_count() == 1 and not _in_event_loop():
+        # A single-threaded process with no loop running forks safely, and a
+        # forked worker starts at once, with everything already imported.
+        context = multiprocessing.get_context("fork")
+    else:
+        # Otherwise workers fork from a clean server process, never from this
+        # one with its threads, event loop and sockets.
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["community.aggregate"])
     pool = ProcessPoolExecutor(max_workers=min(workers, jobs), mp_context=context)
     pool.submit(int)  # starts the workers now, not at the first real job
     return pool
@@ -411,6 +442,7 @@ async def _fetch_and_fold(
     *,
     transport: httpx.AsyncBaseTransport | None,
     on_feed: Callable[[FeedReport], None] | None,
+    pool: Executor | None = None,
 ) -> list[FeedReport]:
     loop = asyncio.get_running_loop()
     by_slug = {sub.slug: (sub, state) for sub, state in due}
@@ -418,17 +450,7 @@ async def _fetch_and_fold(
         FetchRequest(sub.slug, state.fetch_url, state.etag, state.last_modified)
         for sub, state in due
     ]
-    # Worker processes cost half a second to start. When many feeds have no
-    # validators (a first run), bodies will come: start them while the
-    # requests are in flight. Otherwise they start with the first body, so a
-    # run where every feed answers 304 never pays for them.
-    use_pool = settings.workers > 1 and len(due) >= POOL_THRESHOLD
-    fresh = sum(1 for _sub, state in due if not (state.etag or state.last_modified))
-    pool = (
-        _pool(settings.workers, len(due))
-        if use_pool and fresh >= POOL_THRESHOLD
-        else None
-    )
+    use_pool = _wants_pool(settings, due)
     reports: list[FeedReport] = []
 
     def done(report: FeedReport) -> FeedReport:
