@@ -11,35 +11,59 @@ import shlex
 import shutil
 import sys
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 
 from invoke import Exit, task
-from pelican import main as pelican_main
-from pelican.server import ComplexHTTPRequestHandler, RootedHTTPServer
-from pelican.settings import DEFAULT_CONFIG, get_settings_from_file
 
 ROOT = Path(__file__).resolve().parent
+# Our plugins are importable packages too (community, comments, sanitize).
+if str(ROOT / "plugins") not in sys.path:
+    sys.path.insert(0, str(ROOT / "plugins"))
 SETTINGS_FILE_BASE = "pelicanconf.py"
-SETTINGS = {**DEFAULT_CONFIG, **get_settings_from_file(str(ROOT / SETTINGS_FILE_BASE))}
+# Pelican is imported by the tasks that build (it takes a while to import):
+# `invoke --list` and the tasks that don't build start faster.
 
-CONFIG = {
-    "settings_base": SETTINGS_FILE_BASE,
-    "settings_publish": "publishconf.py",
-    "content_path": SETTINGS["PATH"],
-    "deploy_path": SETTINGS["OUTPUT_PATH"],
-    "preview_path": "var/preview",
-    "host": "localhost",
-    "port": 8000,
-}
+
+@cache
+def settings() -> dict:
+    """The development settings, as Pelican reads them."""
+    from pelican.settings import DEFAULT_CONFIG, get_settings_from_file
+
+    return {**DEFAULT_CONFIG, **get_settings_from_file(str(ROOT / SETTINGS_FILE_BASE))}
+
+
+class _Config(dict):
+    """Task settings; the two that come from pelicanconf.py are read when used."""
+
+    def __missing__(self, key: str) -> str:
+        if key == "content_path":
+            return settings()["PATH"]
+        if key == "deploy_path":
+            return settings()["OUTPUT_PATH"]
+        raise KeyError(key)
+
+
+CONFIG = _Config(
+    settings_base=SETTINGS_FILE_BASE,
+    settings_publish="publishconf.py",
+    preview_path="var/preview",
+    host="localhost",
+    port=8000,
+)
 
 
 def pelican_run(args: str) -> None:
     """Run Pelican in this process; warnings about content are fatal."""
+    from pelican import main as pelican_main
+
     os.chdir(ROOT)
     pelican_main(shlex.split(f"{CONFIG['content_path']} --fatal warnings {args}"))
 
 
 def _serve(path: str) -> None:
+    from pelican.server import ComplexHTTPRequestHandler, RootedHTTPServer
+
     class AddressReuseTCPServer(RootedHTTPServer):
         allow_reuse_address = True
 
@@ -150,10 +174,10 @@ def new_post(c, title, lang=None, translation_of=None, category=""):
         path = write_post(
             ROOT / CONFIG["content_path"] / "posts",
             title=title,
-            lang=lang or SETTINGS["DEFAULT_LANG"],
-            languages=SETTINGS.get("LANGUAGES") or [SETTINGS["DEFAULT_LANG"]],
-            default_lang=SETTINGS["DEFAULT_LANG"],
-            author=SETTINGS["AUTHOR"],
+            lang=lang or settings()["DEFAULT_LANG"],
+            languages=settings().get("LANGUAGES") or [settings()["DEFAULT_LANG"]],
+            default_lang=settings()["DEFAULT_LANG"],
+            author=settings()["AUTHOR"],
             now=datetime.now(),
             translation_of=translation_of,
             category=category,

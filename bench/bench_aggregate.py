@@ -262,8 +262,8 @@ def main() -> None:
         )
     whole = statistics.median(invoked)
     print(
-        f"{'invoke aggregate, cold':28}{whole:>9.2f}s  (the CLI whole: invoke, "
-        f"tasks.py and Pelican's settings reader included: {base_wall / whole:.1f}x)"
+        f"{'invoke aggregate, cold':28}{whole:>9.2f}s  (the whole command: invoke, "
+        f"the settings file, progress bar and table: {base_wall / whole:.1f}x)"
     )
     peak = max(r["rss_mb"] for kind in ("cold", "warm") for r in results[kind])
     parser_rss = max(

@@ -7,14 +7,15 @@ turns the plugin's reports into what an editor reads in a terminal.
 
 from __future__ import annotations
 
+import runpy
 from pathlib import Path
 
-from pelican.settings import DEFAULT_CONFIG, get_settings_from_file
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from community.aggregate import AggregateReport, FeedReport, run_aggregate
+from community.errors import CommunityError
 from community.settings import CommunitySettings
 from community.subscriptions import import_opml as append_opml
 from community.subscriptions import load_subscriptions
@@ -27,9 +28,15 @@ def community_settings(settings_file: Path) -> CommunitySettings:
     against the settings file's folder, the cache against the project root.
     """
     settings_file = settings_file.resolve()
-    settings = {**DEFAULT_CONFIG, **get_settings_from_file(str(settings_file))}
+    if not settings_file.is_file():
+        raise CommunityError(f"{settings_file}: no such settings file")
+    # The settings' upper-case names, as Pelican reads them (without importing
+    # Pelican: fetching feeds needs none of it).
+    settings = {
+        k: v for k, v in runpy.run_path(str(settings_file)).items() if k.isupper()
+    }
     root = settings_file.parent
-    settings["PATH"] = str(root / settings["PATH"])
+    settings["PATH"] = str(root / settings.get("PATH", "content"))
     return CommunitySettings.from_pelican(settings, root=root)
 
 
