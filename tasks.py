@@ -323,7 +323,7 @@ def comments_backup(c, db=None, dest="var/backups"):
     help={
         "file": "The backup to restore",
         "db": "The comment database (default: the one in deploy/isso.dev.cfg)",
-        "force": "Replace an existing database (it is backed up first)",
+        "force": "Replace an existing database (backed up first, next to FILE)",
     }
 )
 def comments_restore(c, file, db=None, force=False):

@@ -1,22 +1,70 @@
 """gunicorn settings for Isso in production (deploy/isso.service).
 
-    ISSO_SETTINGS=/etc/isso/isso.cfg gunicorn -c deploy/gunicorn.conf.py isso.run
+    ISSO_SETTINGS=/etc/isso/isso.cfg gunicorn -c deploy/gunicorn.conf.py
 
+The app is Isso's WSGI entry point (``isso.run:application``, which reads its
+configuration from ISSO_SETTINGS) wrapped by ``piazza.isso_wsgi``, which tells
+nginx how long it may cache an answer (to the end of the current second).
 Loopback only: nginx is the one door (it sets X-Forwarded-For, which Isso
-trusts). Each worker is a process with a few threads; SQLite serialises
-the writes, so reads keep flowing while one comment is stored.
+trusts). Each worker is a process with a few threads; SQLite serialises the
+writes, so reads keep flowing while one comment is stored, and nginx's short
+cache absorbs most reads anyway.
+
+Before starting, the configuration's $NAME references are checked: Isso
+leaves an unset one as the literal text "$NAME" (an admin password anyone
+could guess), so gunicorn refuses to start instead.
 """
 
 import multiprocessing
 import os
+import re
+import sys
+from pathlib import Path
 
+# This checkout's root, for piazza.isso_wsgi (deploy/ is one level down).
+pythonpath = str(Path(__file__).resolve().parents[1])
+wsgi_app = "piazza.isso_wsgi:application"
 bind = os.environ.get("ISSO_BIND", "127.0.0.1:8080")
 workers = int(os.environ.get("ISSO_WORKERS", multiprocessing.cpu_count() * 2))
 worker_class = "gthread"
 threads = 4
 timeout = 30
 graceful_timeout = 10
-keepalive = 5
+keepalive = 5  # nginx keeps its connections to us open (proxy_http_version 1.1)
+backlog = 2048
 accesslog = "-"
 errorlog = "-"
-preload_app = False  # each worker opens its own database connections
+# Loaded once, before the workers fork: Isso (isso.run, ProcessMixin) makes a
+# multiprocessing.Lock that serialises its writes and the creation of a thread;
+# only a lock made before the fork is shared by all workers. Without it, two
+# first comments on a post at once in two workers fail with a 500 (UNIQUE
+# constraint on threads.uri). Isso opens a new SQLite connection per query, so
+# nothing else is shared across the fork. (A code change needs a restart.)
+preload_app = True
+
+
+def unset_variables(config: Path) -> list[str]:
+    """The $NAME / ${NAME} a config uses that the environment lacks."""
+    names = set()
+    for line in config.read_text(encoding="utf-8").splitlines():
+        if not line.lstrip().startswith(("#", ";")):
+            names.update(re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", line))
+    return sorted(name for name in names if not os.environ.get(name))
+
+
+def _check_settings() -> None:
+    settings = os.environ.get("ISSO_SETTINGS")
+    if not settings:
+        sys.exit("gunicorn.conf.py: set ISSO_SETTINGS to Isso's configuration file")
+    config = Path(settings)
+    if not config.is_file():
+        sys.exit(f"gunicorn.conf.py: {config}: no such Isso configuration")
+    missing = unset_variables(config)
+    if missing:
+        sys.exit(
+            f"gunicorn.conf.py: {config} uses {', '.join(missing)}, unset or empty "
+            "in the environment (EnvironmentFile= in deploy/isso.service)"
+        )
+
+
+_check_settings()

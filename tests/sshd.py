@@ -18,6 +18,8 @@ from pathlib import Path
 
 from conftest import free_port, need_tool
 
+from piazza.processes import stop
+
 SSHD = Path("/usr/sbin/sshd")
 
 
@@ -137,10 +139,5 @@ def running_sshd(workdir: Path) -> Iterator[SshServer]:
                 )
         yield SshServer(user, port, ssh)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         log.close()

@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 from conftest import free_port, run_pelican, serve_directory
-from isso_fixture import running_isso
+from isso_server import new_comment, running_isso
 from lxml import html
 from markup import assert_no_executable_markup
 from test_html_validity import vnu_errors
@@ -43,14 +43,16 @@ def site_and_isso(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("comments")
     site_port = free_port()
     site = f"http://127.0.0.1:{site_port}"
-    with running_isso(tmp / "isso", free_port(), site) as isso:
-        first = isso.new_comment(
+    with running_isso(tmp / "isso", site) as isso:
+        first = new_comment(
+            isso.url,
             ARTICLE,
             "Ho avuto lo stesso problema con la **garanzia**.",
             author="Giovanni Bettoni",
             website="https://giovanni.example/",
         )
-        isso.new_comment(
+        new_comment(
+            isso.url,
             ARTICLE,
             "Grazie Giovanni, la cambiamo da gennaio.",
             author="Chiara Valsecchi",
@@ -58,8 +60,8 @@ def site_and_isso(tmp_path_factory):
             parent=first["id"],
         )
         for hostile in HOSTILE:
-            isso.new_comment(ARTICLE, **hostile)
-        isso.new_comment(ARTICLE_EN, "Same here in Yorkshire.", author="Tom")
+            new_comment(isso.url, ARTICLE, **hostile)
+        new_comment(isso.url, ARTICLE_EN, "Same here in Yorkshire.", author="Tom")
         output = tmp / "output"
         result = run_pelican(
             output,

@@ -1,74 +1,100 @@
 """Operating the comment server: backups and restores of a live database,
-and the tasks that run them, refusing what they should."""
+running Isso for development, and the tasks, refusing what they should."""
 
 from __future__ import annotations
 
+import json
+import os
+import socket
 import sqlite3
 import subprocess
 import sys
 import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, free_port
-from isso_fixture import running_isso
+from conftest import ROOT
+from isso_server import config, free_port, new_comment, running_isso, thread
 
-from piazza.comments import CommentsError, backup, check_database, restore
+from piazza.comments import (
+    CommentsError,
+    backup,
+    check_database,
+    database_path,
+    restore,
+    running,
+)
+
+INVOKE = Path(sys.executable).parent / "invoke"
+
+
+def ids(db: Path) -> set[int]:
+    with sqlite3.connect(db) as conn:
+        return {row[0] for row in conn.execute("SELECT id FROM comments")}
 
 
 def count(db: Path) -> int:
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT COUNT(*) FROM comments").fetchone()[0]
+    return len(ids(db))
 
 
 @pytest.fixture
 def isso(tmp_path):
-    with running_isso(
-        tmp_path / "isso", free_port(), "http://127.0.0.1:8000"
-    ) as server:
+    with running_isso(tmp_path / "isso") as server:
         yield server
 
 
-def test_backup_while_comments_are_being_written_loses_nothing(isso, tmp_path):
+def test_backups_while_comments_are_posted_lose_nothing(isso, tmp_path):
     for n in range(5):
-        isso.new_comment("/a/", f"commento {n}")
+        new_comment(isso.url, "/a/", f"commento {n}")
     stop = threading.Event()
-    written = []
+    confirmed: list[int] = []  # ids Isso has answered 201 for
 
     def writer():
         n = 0
         while not stop.is_set():
-            isso.new_comment("/b/", f"durante il backup {n}")
-            written.append(n)
+            made = new_comment(isso.url, "/b/", f"durante il backup {n}")
+            confirmed.append(made["id"])
             n += 1
 
-    thread = threading.Thread(target=writer)
-    thread.start()
+    thread_ = threading.Thread(target=writer)
+    thread_.start()
+    copies = []
     try:
-        copies = [backup(isso.db, tmp_path / "backups") for _ in range(5)]
+        for _ in range(5):
+            before = set(confirmed)
+            copy = backup(isso.db, tmp_path / "backups")
+            copies.append(copy)
+            check_database(copy)  # consistent, and an Isso database
+            assert before <= ids(copy), "a confirmed comment is missing"
     finally:
         stop.set()
-        thread.join()
-    assert written, "comments were written during the backups"
+        thread_.join()
+    assert confirmed, "no comment was written during the backups"
     sizes = [count(copy) for copy in copies]
-    for copy in copies:
-        check_database(copy)  # each one consistent and an Isso database
     assert sizes == sorted(sizes) and sizes[0] >= 5
     assert len(set(copies)) == 5  # never overwritten, each its own file
-    assert all(c.parent == tmp_path / "backups" for c in copies)
-    assert copies[0].name.startswith("comments-") and copies[0].suffix == ".db"
+    assert {c.parent for c in copies} == {tmp_path / "backups"}
+    assert all(c.name.startswith("comments-") and c.suffix == ".db" for c in copies)
+    assert not list((tmp_path / "backups").glob(".*"))  # no temporary left over
 
-    # Restore the last copy into the live database, with Isso running.
+    # Round trip: restore a backup into the live database, Isso running.
     final = backup(isso.db, tmp_path / "backups")
-    total = count(final)
-    isso.new_comment("/c/", "dopo il backup")
-    previous = restore(final, isso.db, force=True, backups=tmp_path / "before")
-    assert count(isso.db) == total
-    assert count(previous) == total + 1  # what was replaced is kept
-    assert isso.thread("/a/")["total_replies"] == 5  # Isso reads the restored db
-    isso.new_comment("/a/", "dopo il ripristino")
-    assert isso.thread("/a/")["total_replies"] == 6
+    kept = ids(final)
+    assert kept == ids(isso.db) and set(confirmed) <= kept
+    new_comment(isso.url, "/c/", "dopo il backup")
+    previous = restore(final, isso.db, force=True)
+    assert ids(isso.db) == kept
+    assert previous.parent == tmp_path / "backups"  # next to the backups
+    assert count(previous) == len(kept) + 1  # what was replaced is kept
+    assert thread(isso.url, "/a/")["total_replies"] == 5  # Isso reads it
+    assert thread(isso.url, "/c/")["total_replies"] == 0
+    new_comment(isso.url, "/a/", "dopo il ripristino")
+    assert thread(isso.url, "/a/")["total_replies"] == 6
 
 
 def test_backups_in_the_same_second_get_their_own_names(isso, tmp_path):
@@ -79,34 +105,273 @@ def test_backups_in_the_same_second_get_their_own_names(isso, tmp_path):
     assert second.name == "comments-20261122T100000Z-2.db"
 
 
-def test_bad_paths_are_refused_clearly(isso, tmp_path):
+def test_backup_refuses_bad_paths(isso, tmp_path):
     missing = tmp_path / "nope.db"
     with pytest.raises(CommentsError, match=f"{missing}: no such file"):
         backup(missing, tmp_path / "b")
+    assert not (tmp_path / "b").exists()
     a_file = tmp_path / "file"
     a_file.write_text("x")
-    with pytest.raises(CommentsError, match="exists and is not a folder"):
+    with pytest.raises(CommentsError, match=f"{a_file}: exists and is not a folder"):
         backup(isso.db, a_file)
+    with pytest.raises(CommentsError, match=f"{tmp_path}: not a file"):
+        backup(tmp_path, tmp_path / "b")
+
+
+def test_restore_refuses_what_is_not_an_isso_backup(isso, tmp_path):
+    target = tmp_path / "new.db"
+    missing = tmp_path / "nope.db"
+    with pytest.raises(CommentsError, match=f"{missing}: no such file"):
+        restore(missing, target)
     text = tmp_path / "notes.db"
     text.write_text("not a database at all" * 100)
-    with pytest.raises(CommentsError, match="not an SQLite database"):
-        restore(text, tmp_path / "new.db")
+    with pytest.raises(CommentsError, match=f"{text}: not an SQLite database"):
+        restore(text, target)
     other = tmp_path / "other.db"
     with sqlite3.connect(other) as conn:
         conn.execute("CREATE TABLE things (id INTEGER)")
-    with pytest.raises(CommentsError, match="not an Isso database"):
-        restore(other, tmp_path / "new.db")
+    with pytest.raises(CommentsError, match=f"{other}: not an Isso database"):
+        restore(other, target)
+    assert not target.exists()
+
+
+def test_restore_replaces_an_existing_database_only_with_force(isso, tmp_path):
+    new_comment(isso.url, "/a/", "uno")
     copy = backup(isso.db, tmp_path / "b")
-    with pytest.raises(CommentsError, match="exists: add --force"):
+    new_comment(isso.url, "/a/", "due")
+    with pytest.raises(CommentsError, match=f"{isso.db}: exists; add --force"):
         restore(copy, isso.db)
-    # Restoring into a new place needs no force.
-    assert restore(copy, tmp_path / "fresh" / "comments.db") is None
-    assert count(tmp_path / "fresh" / "comments.db") == count(copy)
+    assert count(isso.db) == 2  # untouched
+    with pytest.raises(CommentsError, match="is the database itself"):
+        restore(isso.db, isso.db, force=True)
+    # Into a new place, no force is needed and nothing is set aside.
+    fresh = tmp_path / "fresh" / "comments.db"
+    assert restore(copy, fresh) is None
+    assert ids(fresh) == ids(copy)
+
+
+def test_restore_with_force_sets_a_damaged_database_aside(tmp_path, isso):
+    copy = backup(isso.db, tmp_path / "b")
+    damaged = tmp_path / "damaged.db"
+    damaged.write_bytes(b"garbage" * 1000)
+    previous = restore(copy, damaged, force=True)
+    assert previous.name.startswith("damaged.db.damaged-")
+    assert previous.read_bytes() == b"garbage" * 1000
+    check_database(damaged)
+
+
+def test_database_path_defaults_to_the_dev_config():
+    assert database_path(None, ROOT) == ROOT / "var" / "comments" / "comments.db"
+    assert database_path("/srv/x.db", ROOT) == Path("/srv/x.db")
+
+
+def test_running_starts_isso_and_stops_it(tmp_path):
+    port = free_port()
+    cfg = tmp_path / "isso.cfg"
+    db = tmp_path / "db" / "comments.db"
+    cfg.write_text(config(db, port, "http://127.0.0.1:8000"))
+    with running(cfg) as url:
+        assert url == f"http://127.0.0.1:{port}"
+        new_comment(url, "/a/", "ciao")
+        assert thread(url, "/a/")["total_replies"] == 1
+    assert count(db) == 1  # the db folder was created
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"{url}/config", timeout=2)
+
+
+def test_running_reports_why_isso_did_not_start(tmp_path):
+    cfg = tmp_path / "isso.cfg"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        cfg.write_text(config(tmp_path / "c.db", port, "http://127.0.0.1:8000"))
+        stopped = f"Isso \\({cfg}\\) stopped"
+        with pytest.raises(CommentsError, match=stopped) as error, running(cfg):
+            pass
+    assert "Address already in use" in str(error.value)  # Isso's own stderr
+    cfg.write_text("[general]\ndbpath = a\ndbpath = b\n")
+    invalid = f"{cfg}: not a valid Isso configuration"
+    with pytest.raises(CommentsError, match=invalid), running(cfg):
+        pass
+    missing = tmp_path / "missing.cfg"
+    no_such = f"{missing}: no such Isso configuration"
+    with pytest.raises(CommentsError, match=no_such), running(missing):
+        pass
+
+
+# --- The production configuration, run for real ----------------------------------
+
+SECRETS = {
+    "ISSO_ADMIN_PASSWORD": "prova-admin-9f3k",
+    "ISSO_HASH_SALT": "sale-di-prova-1234",
+    "ISSO_SMTP_HOST": "127.0.0.1",
+    "ISSO_SMTP_USERNAME": "commenti",
+    "ISSO_SMTP_PASSWORD": "prova-smtp",
+    "ISSO_NOTIFY_TO": "redazione@officineardesia.example",
+}
+
+
+def production_config(folder: Path, port: int) -> Path:
+    """deploy/isso.cfg with only its paths and port moved under ``folder``."""
+    text = (ROOT / "deploy" / "isso.cfg").read_text(encoding="utf-8")
+    for old, new in (
+        ("dbpath = /var/lib/isso/comments.db", f"dbpath = {folder / 'comments.db'}"),
+        ("log-file = /var/log/isso/isso.log", f"log-file = {folder / 'isso.log'}"),
+        ("listen = http://127.0.0.1:8080", f"listen = http://127.0.0.1:{port}"),
+    ):
+        assert old in text, f"deploy/isso.cfg no longer has {old!r}"
+        text = text.replace(old, new)
+    config_file = folder / "isso.cfg"
+    config_file.write_text(text, encoding="utf-8")
+    return config_file
+
+
+def gunicorn(config_file: Path, port: int, env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "--config",
+            str(ROOT / "deploy" / "gunicorn.conf.py"),
+            "--access-logfile",
+            "/dev/null",
+        ],
+        env={
+            **env,
+            "ISSO_SETTINGS": str(config_file),
+            "ISSO_BIND": f"127.0.0.1:{port}",
+            "ISSO_WORKERS": "1",
+        },
+        cwd=config_file.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_the_production_config_reads_its_secrets_from_the_environment(
+    tmp_path, monkeypatch
+):
+    from isso import config as isso_config
+
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    conf = isso_config.load(
+        isso_config.default_file(), production_config(tmp_path, 8080)
+    )
+    assert conf.get("admin", "password") == SECRETS["ISSO_ADMIN_PASSWORD"]
+    assert conf.get("hash", "salt") == SECRETS["ISSO_HASH_SALT"]
+    assert conf.get("smtp", "host") == SECRETS["ISSO_SMTP_HOST"]
+    assert conf.get("smtp", "to") == SECRETS["ISSO_NOTIFY_TO"]
+    assert conf.get("smtp", "password") == SECRETS["ISSO_SMTP_PASSWORD"]
+    assert conf.getboolean("moderation", "enabled")
+    assert conf.getboolean("guard", "enabled")
+    assert conf.getboolean("admin", "enabled")
+    assert conf.getboolean("general", "latest-enabled")
+    assert conf.get("rss", "base") == "https://www.officineardesia.example"
+    assert conf.get("server", "public-endpoint") == (
+        "https://www.officineardesia.example/comments"
+    )
+    # Every option is one Isso knows (it only warns about the others).
+    known = isso_config.load(isso_config.default_file())
+    for section in conf.sections():
+        for option in conf.options(section):
+            assert known.has_option(section, option), f"[{section}] {option}"
+
+
+def test_gunicorn_refuses_to_start_without_the_secrets(tmp_path):
+    env = {**os.environ, **SECRETS}
+    del env["ISSO_ADMIN_PASSWORD"]
+    env["ISSO_SMTP_PASSWORD"] = ""
+    proc = gunicorn(production_config(tmp_path, free_port()), free_port(), env)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert "ISSO_ADMIN_PASSWORD, ISSO_SMTP_PASSWORD, unset or empty" in output
+    assert "Traceback" not in output
+
+
+def test_the_production_config_moderates_limits_and_logs_in(tmp_path):
+    port = free_port()
+    config_file = production_config(tmp_path, port)
+    proc = gunicorn(config_file, port, {**os.environ, **SECRETS})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, proc.stdout.read()
+            try:
+                public = request(url, "/config")[1]["config"]
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "gunicorn did not answer"
+                time.sleep(0.1)
+        assert public["require-author"] and public["feed"]
+        uri = "/2026/moderato/"
+        status, _ = request(url, f"/new?uri={uri}", {"text": "Anonimo", "title": "M"})
+        assert status == 403  # the guard wants a name
+        comment = {"text": "Da approvare.", "author": "Ada", "title": "M"}
+        status, made = request(url, f"/new?uri={uri}", comment)
+        assert status == 202 and made["mode"] == 2  # waits for moderation
+        status, _ = request(url, f"/new?uri={uri}", comment)
+        assert status == 202
+        status, _ = request(url, f"/new?uri={uri}", comment)
+        assert status == 403  # more than 2 a minute from one reader
+        status, shown = request(url, f"/?uri={uri}")
+        assert status == 200 and shown["replies"] == []  # nothing public yet
+        assert request(url, "/latest?limit=5")[0] == 200
+        assert request(url, f"/feed?uri={uri}", raw=True)[0] == 200
+        wrong = request(url, "/login/", form={"password": "indovina"}, raw=True)
+        assert wrong[0] == 200 and "admin-session" not in wrong[2]
+        right = request(
+            url,
+            "/login/",
+            form={"password": SECRETS["ISSO_ADMIN_PASSWORD"]},
+            raw=True,
+        )
+        assert right[0] == 302 and "admin-session=" in right[2]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def request(url, path, data=None, *, form=None, raw=False):
+    """(status, JSON body or None) or, with ``raw``, (status, body, cookies)."""
+    headers = {"X-Forwarded-For": "198.51.100.20"}
+    body = None
+    if data is not None:
+        body = json.dumps(data).encode()
+        headers["Content-Type"] = "application/json"
+    elif form is not None:
+        body = urllib.parse.urlencode(form).encode()
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        response = opener.open(
+            urllib.request.Request(url + path, data=body, headers=headers), timeout=10
+        )
+    except urllib.error.HTTPError as error:
+        response = error
+    with response:
+        content = response.read()
+        cookies = " ".join(response.headers.get_all("Set-Cookie") or [])
+        if raw:
+            return response.status, content, cookies
+        is_json = response.headers.get("Content-Type", "").startswith(
+            "application/json"
+        )
+        return response.status, json.loads(content) if is_json else None
+
+
+# --- The tasks, as an operator runs them --------------------------------------------
 
 
 def invoke(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "invoke", "-r", str(ROOT), *args],
+        [str(INVOKE), *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -115,17 +380,43 @@ def invoke(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_the_tasks_back_up_restore_and_refuse(isso, tmp_path):
-    isso.new_comment("/a/", "salvami")
-    done = invoke("comments-backup", "--db", str(isso.db), "--dest", str(tmp_path))
+def refused(done: subprocess.CompletedProcess, message: str) -> bool:
+    return (
+        done.returncode == 1
+        and message in done.stderr
+        and "Traceback" not in done.stderr + done.stdout
+    )
+
+
+def test_the_tasks_back_up_and_restore(isso, tmp_path):
+    new_comment(isso.url, "/a/", "salvami")
+    dest = tmp_path / "backups"
+    done = invoke("comments-backup", "--db", str(isso.db), "--dest", str(dest))
     assert done.returncode == 0, done.stderr
-    (copy,) = tmp_path.glob("comments-*.db")
+    (copy,) = dest.glob("comments-*.db")
     assert str(copy) in done.stdout and count(copy) == 1
-    refused = invoke("comments-restore", str(copy), "--db", str(isso.db))
-    assert refused.returncode == 1
-    assert "add --force" in refused.stderr and "Traceback" not in refused.stderr
+    new_comment(isso.url, "/a/", "dopo")
+    no_force = invoke("comments-restore", str(copy), "--db", str(isso.db))
+    assert refused(no_force, "add --force"), no_force.stderr
+    assert str(isso.db) in no_force.stderr
     forced = invoke("comments-restore", str(copy), "--db", str(isso.db), "--force")
     assert forced.returncode == 0, forced.stderr
-    assert "backed up in" in forced.stdout
-    bad = invoke("comments-backup", "--db", str(tmp_path / "none.db"))
-    assert bad.returncode == 1 and "no such file" in bad.stderr
+    (previous,) = set(dest.glob("comments-*.db")) - {copy}
+    assert f"backed up in {previous}" in forced.stdout
+    assert count(isso.db) == 1 and count(previous) == 2
+    assert thread(isso.url, "/a/")["total_replies"] == 1
+
+
+def test_the_tasks_refuse_bad_paths(isso, tmp_path):
+    none = tmp_path / "none.db"
+    bad = invoke("comments-backup", "--db", str(none), "--dest", str(tmp_path / "b"))
+    assert refused(bad, f"{none}: no such file"), bad.stderr
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    bad = invoke("comments-backup", "--db", str(isso.db), "--dest", str(a_file))
+    assert refused(bad, f"{a_file}: exists and is not a folder"), bad.stderr
+    bad = invoke("comments-restore", str(none), "--db", str(tmp_path / "new.db"))
+    assert refused(bad, f"{none}: no such file"), bad.stderr
+    bad = invoke("comments-restore", str(a_file), "--db", str(tmp_path / "new.db"))
+    assert refused(bad, f"{a_file}: not an SQLite database"), bad.stderr
+    assert not (tmp_path / "new.db").exists()

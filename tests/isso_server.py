@@ -1,0 +1,208 @@
+"""A real Isso comment server for tests and benchmarks, and two calls of its API.
+
+    from isso_server import new_comment, running_isso, thread
+
+    with running_isso(tmp_path, site="http://127.0.0.1:8000") as isso:
+        made = new_comment(isso.url, "/2026/post/", "Ciao!", author="Ada")
+        assert thread(isso.url, "/2026/post/")["total_replies"] == 1
+
+``running_isso`` starts Isso's built-in server (``isso -c CONFIG run``, what
+`invoke comments` runs) on a free 127.0.0.1 port, with a generated
+configuration and a database of its own under the given folder: moderation
+off (a new comment is public at once), the guard off (a test may post as
+often as it likes), ``host`` the site's origin. ``running_isso_gunicorn``
+runs the same under gunicorn with deploy/gunicorn.conf.py, as production does.
+
+Isso trusts X-Forwarded-For (it listens on loopback only): ``reader`` sets
+the address it records for a comment. Isso refuses a vote from the address
+that wrote the comment, so seed comments from another reader than the one
+that votes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from piazza.processes import stop
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+# Isso's default salt: the demo's page-author hash (pelicanconf.py) uses it.
+SALT = "Eech7co8Ohloopo9Ol6baimi"
+
+
+@dataclass
+class IssoServer:
+    """A running Isso: its base URL (no trailing slash) and its database."""
+
+    url: str
+    db: Path
+    log: Path
+    process: subprocess.Popen = field(repr=False)
+
+    def stop(self) -> None:
+        """Stop Isso and wait for it (idempotent)."""
+        stop(self.process, timeout=20)
+
+
+def new_comment(
+    base_url: str,
+    uri: str,
+    text: str,
+    *,
+    author: str | None = None,
+    website: str | None = None,
+    parent: int | None = None,
+    title: str | None = None,
+    email: str | None = None,
+    reader: str = "203.0.113.7",
+) -> dict:
+    """POST /new?uri=URI: the comment as Isso stored it (id, hash, mode...).
+
+    The fields after ``text`` are keyword-only. ``title`` names the thread
+    when this comment creates it (default: the uri; without one Isso would
+    fetch the page from the site to read its title). ``reader`` is the
+    address Isso records (see the module's docstring).
+    """
+    body = {"text": text, "author": author, "website": website, "email": email}
+    body = {key: value for key, value in body.items() if value is not None}
+    body["parent"] = parent
+    body["title"] = uri if title is None else title
+    return _json(
+        f"{base_url}/new?uri={urllib.parse.quote(uri)}",
+        data=json.dumps(body).encode(),
+        headers={"X-Forwarded-For": reader},
+    )
+
+
+def thread(base_url: str, uri: str) -> dict:
+    """GET /?uri=URI: the thread (total_replies, replies with their replies)."""
+    return _json(f"{base_url}/?uri={urllib.parse.quote(uri)}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def config(db: Path, port: int, site: str) -> str:
+    """An Isso configuration for tests (see the module's docstring)."""
+    return f"""[general]
+dbpath = {db}
+host = {site}
+latest-enabled = true
+notify = stdout
+[server]
+listen = http://127.0.0.1:{port}
+[moderation]
+enabled = false
+[guard]
+enabled = false
+reply-to-self = true
+require-author = false
+require-email = false
+[hash]
+salt = {SALT}
+algorithm = pbkdf2
+[rss]
+base = {site}
+"""
+
+
+@contextlib.contextmanager
+def running_isso(
+    folder: Path, site: str = "http://127.0.0.1:8000", port: int | None = None
+) -> Iterator[IssoServer]:
+    """Isso's built-in server for ``site``; stopped (and waited for) on exit.
+
+    Its config, database (comments.db) and log (isso.log) go in ``folder``.
+    """
+    port = port or free_port()
+    cfg, db, log = _prepare(folder, port, site, "isso.log")
+    command = [str(BIN / "isso"), "-c", str(cfg), "run"]
+    with _started(command, port, db, log, env=os.environ, cwd=folder) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def running_isso_gunicorn(
+    folder: Path,
+    site: str = "http://127.0.0.1:8000",
+    port: int | None = None,
+    workers: int = 2,
+) -> Iterator[IssoServer]:
+    """Isso as production runs it: gunicorn with deploy/gunicorn.conf.py."""
+    port = port or free_port()
+    cfg, db, log = _prepare(folder, port, site, "gunicorn.log")
+    env = {
+        **os.environ,
+        "ISSO_SETTINGS": str(cfg),
+        "ISSO_BIND": f"127.0.0.1:{port}",
+        "ISSO_WORKERS": str(workers),
+    }
+    command = [
+        str(BIN / "gunicorn"),
+        "--config",
+        str(ROOT / "deploy" / "gunicorn.conf.py"),
+        "--access-logfile",
+        "/dev/null",
+    ]
+    with _started(command, port, db, log, env=env, cwd=folder) as server:
+        yield server
+
+
+def _prepare(folder: Path, port: int, site: str, log: str) -> tuple[Path, ...]:
+    folder.mkdir(parents=True, exist_ok=True)
+    cfg, db = folder / "isso.cfg", folder / "comments.db"
+    cfg.write_text(config(db, port, site), encoding="utf-8")
+    return cfg, db, folder / log
+
+
+@contextlib.contextmanager
+def _started(command, port, db, log, *, env, cwd) -> Iterator[IssoServer]:
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd
+        )
+    server = IssoServer(f"http://127.0.0.1:{port}", db, log, process)
+    try:
+        _wait(server)
+        yield server
+    finally:
+        server.stop()
+
+
+def _wait(server: IssoServer, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            _json(f"{server.url}/config")
+            return
+        except (urllib.error.URLError, ConnectionError):
+            if server.process.poll() is not None or time.monotonic() > deadline:
+                server.stop()
+                raise RuntimeError(
+                    f"Isso did not start at {server.url}:\n{server.log.read_text()}"
+                ) from None
+            time.sleep(0.05)
+
+
+def _json(url: str, data: bytes | None = None, headers: dict | None = None) -> dict:
+    request = urllib.request.Request(
+        url, data=data, headers={"Content-Type": "application/json", **(headers or {})}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
