@@ -5,8 +5,9 @@ In one run, on loopback, with wrk as the load tool (apt-get install wrk):
 - a thread of 100 comments, read (``GET /?uri=``), counted (``POST /count``),
   and written to (``POST /new``), each for a few seconds with 16 connections;
 - against Isso's built-in server (``isso run``, what `invoke comments` runs),
-  and against the production setup: gunicorn (deploy/gunicorn.conf.py) behind
-  nginx (deploy/nginx.conf, HTTPS, its one-second cache for reads);
+  and against the production setup: gunicorn (deploy/gunicorn.conf.py, with
+  piazza/isso_wsgi.py) behind nginx (deploy/nginx.conf, HTTPS, its cache of
+  reads to the end of the current second);
 - then, on production: how long until a new comment is visible to another
   reader (through the cache), and 200 comments posted at once (counted in
   the database afterwards).
@@ -319,9 +320,9 @@ def main() -> None:
         f"Machine: {os.cpu_count()} cores; wrk: 2 threads, {args.connections} "
         f"connections, {args.duration} s a load, {args.runs} runs, medians.\n"
         f"A thread of 100 comments. Baseline: Isso's built-in server (isso run). "
-        f"Production: {args.workers} gunicorn workers behind nginx (HTTPS, 1 s "
-        f"cache of reads). Isso's guard is off in both (every request comes "
-        f"from 127.0.0.1)."
+        f"Production: {args.workers} gunicorn workers behind nginx (HTTPS, reads "
+        f"cached to the end of their second). Isso's guard is off in both "
+        f"(every request comes from 127.0.0.1)."
     )
     header = (
         f"{'':13}{'built-in req/s':>15}{'p50':>8}{'p99 ms':>8}"

@@ -39,7 +39,9 @@ errorlog = "-"
 # only a lock made before the fork is shared by all workers. Without it, two
 # first comments on a post at once in two workers fail with a 500 (UNIQUE
 # constraint on threads.uri). Isso opens a new SQLite connection per query, so
-# nothing else is shared across the fork. (A code change needs a restart.)
+# nothing else is shared across the fork but piazza.isso_wsgi's cache of
+# rendered comments, warmed here once for every worker. (A code change needs
+# a restart.)
 preload_app = True
 
 

@@ -420,3 +420,42 @@ def test_the_tasks_refuse_bad_paths(isso, tmp_path):
     bad = invoke("comments-restore", str(a_file), "--db", str(tmp_path / "new.db"))
     assert refused(bad, f"{a_file}: not an SQLite database"), bad.stderr
     assert not (tmp_path / "new.db").exists()
+
+
+def _load_production_app(settings: Path, threads: str) -> list[str]:
+    """Import piazza.isso_wsgi as gunicorn does: (threads warmed, texts cached)."""
+    code = (
+        "import piazza.isso_wsgi as w; from isso import html; "
+        "print(w._warmed, html.Markup.render.cache_info().currsize)"
+    )
+    env = {**os.environ, "ISSO_SETTINGS": str(settings), "ISSO_WARM_THREADS": threads}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def test_the_production_app_starts_with_the_newest_threads_rendered(tmp_path):
+    with running_isso(tmp_path / "isso") as isso:
+        for n in range(3):
+            new_comment(isso.url, f"/2026/post-{n}/", f"Commento *{n}*")
+            new_comment(isso.url, f"/2026/post-{n}/", f"Risposta **{n}**")
+    settings = tmp_path / "isso" / "isso.cfg"
+    assert _load_production_app(settings, "2") == ["2", "4"]
+    assert _load_production_app(settings, "0") == ["0", "0"]
+
+
+def test_the_production_app_starts_on_a_new_database(tmp_path):
+    settings = tmp_path / "isso.cfg"
+    settings.write_text(
+        config(tmp_path / "comments.db", free_port(), "http://127.0.0.1:9")
+    )
+    assert _load_production_app(settings, "50") == ["0", "0"]
+    check_database(tmp_path / "comments.db")  # Isso made it

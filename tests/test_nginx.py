@@ -11,6 +11,7 @@ import sqlite3
 import ssl
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -435,3 +436,44 @@ def test_isso_sees_the_readers_address_and_scheme_as_nginx_does(served):
     # X-Forwarded-Proto, so over https its edit cookie is Secure.
     cookie = headers.get_all("Set-Cookie")[0]
     assert "Secure" in cookie.split("; ")
+
+
+def _isso(served, path, data=None, method=None, headers=None):
+    """A request straight to gunicorn (nginx's upstream): status, headers, JSON."""
+    request = urllib.request.Request(
+        f"{served.isso.url}{path}",
+        data=None if data is None else json.dumps(data).encode(),
+        method=method,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, response.headers, json.loads(response.read())
+
+
+def test_isso_tells_nginx_to_keep_an_answer_to_the_end_of_its_second(served):
+    before = int(time.time())
+    status, headers, _ = _isso(served, "/?uri=/2026/una-prova/")
+    after = int(time.time())
+    assert status == 200
+    expires = headers["X-Accel-Expires"]
+    assert expires.startswith("@") and before <= int(expires[1:]) <= after
+
+
+def test_an_edited_comment_is_rendered_anew(served):
+    uri = "/2026/modifica/"
+    status, headers, made = _isso(
+        served, f"/new?uri={uri}", {"text": "Prima *versione*.", "title": "E"}
+    )
+    assert status == 201 and "<em>versione</em>" in made["text"]
+    cookie = headers.get_all("Set-Cookie")[0].split(";")[0]
+    _s, _h, edited = _isso(
+        served,
+        f"/id/{made['id']}",
+        {"text": "Seconda **versione**."},
+        method="PUT",
+        headers={"Cookie": cookie},
+    )
+    assert "<strong>versione</strong>" in edited["text"]
+    _s, _h, thread = _isso(served, f"/?uri={uri}")
+    assert [c["text"] for c in thread["replies"]] == [edited["text"]]
+    assert "Prima" not in edited["text"]
