@@ -92,7 +92,12 @@ def seed(isso: IssoServer) -> None:
 
 
 def wrk(url: str, seconds: int, connections: int, lua: Path | None) -> dict:
-    command = [WRK, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    # A 30 s timeout: wrk's default (2 s) would drop the built-in server's
+    # slow reads from the latency figures instead of counting them.
+    command = [
+        WRK, "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s",
+        "--latency",
+    ]  # fmt: skip
     if lua:
         command += ["-s", str(lua)]
     out = subprocess.run(
@@ -112,6 +117,11 @@ def wrk(url: str, seconds: int, connections: int, lua: Path | None) -> dict:
         "p99": percentile("99"),
         "errors": int(errors.group(1)) if errors else 0,
         "socket_errors": socket_errors.group(1) if socket_errors else "",
+        "timeouts": int(
+            re.search(r"timeout (\d+)", socket_errors.group(1)).group(1)
+            if socket_errors
+            else 0
+        ),
     }
 
 
@@ -336,6 +346,7 @@ def main() -> None:
             results["gunicorn + nginx"][name],
         )
         errors = sum(r["errors"] for r in base + prod_)
+        timeouts = sum(r["timeouts"] for r in base + prod_)
         print(
             f"{name:13}{median(base, 'rps'):>15.0f}{median(base, 'p50'):>8.2f}"
             f"{median(base, 'p99'):>8.2f}{median(prod_, 'rps'):>18.0f}"
@@ -343,6 +354,7 @@ def main() -> None:
             f"{median(prod_, 'rps') / median(base, 'rps'):>7.0f}x  "
             f"{targets.get(name, '')}"
             + (f"  ({errors} non-2xx answers)" if errors else "")
+            + (f"  ({timeouts} timed out)" if timeouts else "")
         )
     for where, times in seen.items():
         print(

@@ -2,9 +2,10 @@
 
     ISSO_SETTINGS=/etc/isso/isso.cfg gunicorn -c deploy/gunicorn.conf.py
 
-The app is Isso's WSGI entry point (``isso.run:application``, which reads its
-configuration from ISSO_SETTINGS) wrapped by ``piazza.isso_wsgi``, which tells
-nginx how long it may cache an answer (to the end of the current second).
+The app is Isso's (configuration from ISSO_SETTINGS), built by
+``piazza.isso_wsgi``: one write lock shared by all workers, rendered comments
+remembered, and nginx told how long it may cache an answer (to the end of the
+current second).
 Loopback only: nginx is the one door (it sets X-Forwarded-For, which Isso
 trusts). Each worker is a process with a few threads; SQLite serialises the
 writes, so reads keep flowing while one comment is stored, and nginx's short
@@ -34,7 +35,7 @@ keepalive = 5  # nginx keeps its connections to us open (proxy_http_version 1.1)
 backlog = 2048
 accesslog = "-"
 errorlog = "-"
-# Loaded once, before the workers fork: Isso (isso.run, ProcessMixin) makes a
+# Loaded once, before the workers fork: Isso (ProcessMixin, see isso_wsgi) makes a
 # multiprocessing.Lock that serialises its writes and the creation of a thread;
 # only a lock made before the fork is shared by all workers. Without it, two
 # first comments on a post at once in two workers fail with a 500 (UNIQUE

@@ -1,5 +1,16 @@
-"""Isso's WSGI application as production runs it (deploy/gunicorn.conf.py),
-with two changes for speed under a spike of readers. Isso itself is unchanged.
+"""Isso's WSGI application as production runs it (deploy/gunicorn.conf.py):
+Isso's own app, built as isso.run builds it (configuration from
+ISSO_SETTINGS), with one fix and two changes for speed under a spike of
+readers. Isso itself is unchanged.
+
+0. One lock for all workers. Isso serialises the creation of a thread (and
+   its other writes) with ``self.lock``. isso.run asks for a multiprocessing
+   lock, but make_app's ``threading=True`` default wins over it (isso 0.14),
+   so each worker gets a threading.Lock of its own, and two first comments on
+   a post in two workers at once fail with a 500 (UNIQUE constraint failed:
+   threads.uri). Built here with ``threading=False, multiprocessing=True``,
+   in gunicorn's master (preload_app), the lock is one semaphore every
+   worker shares.
 
 1. Rendered comments are remembered. Isso renders every comment's Markdown
    and sanitises the HTML (bleach, html5lib) on every read of a thread: about
@@ -31,13 +42,17 @@ import os
 import sqlite3
 import time
 
-from isso import config, html
+from isso import config, html, make_app
 from werkzeug.test import Client
 
-# Before isso.run builds the app (its Markup instance calls this method).
+# Before the app is built (its Markup instance calls this method).
 html.Markup.render = functools.lru_cache(maxsize=8192)(html.Markup.render)
 
-from isso.run import application as isso  # noqa: E402
+isso = make_app(
+    config.load(config.default_file(), os.environ.get("ISSO_SETTINGS")),
+    threading=False,
+    multiprocessing=True,
+)
 
 logger = logging.getLogger("piazza.isso")
 

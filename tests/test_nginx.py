@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import io
 import json
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from conftest import ROOT, free_port, need_tool
 from isso_server import IssoServer, running_isso_gunicorn
@@ -477,3 +479,36 @@ def test_an_edited_comment_is_rendered_anew(served):
     _s, _h, thread = _isso(served, f"/?uri={uri}")
     assert [c["text"] for c in thread["replies"]] == [edited["text"]]
     assert "Prima" not in edited["text"]
+
+
+def test_first_comments_posted_at_once_all_land(served):
+    """Many readers answer a new post in the same instant, in every worker:
+    all comments are stored, in one thread (Isso's write lock is shared)."""
+
+    async def burst(uri: str, readers: int) -> list[int]:
+        limits = httpx.Limits(max_connections=readers)
+        async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+            answers = await asyncio.gather(
+                *(
+                    client.post(
+                        f"{served.isso.url}/new",
+                        params={"uri": uri},
+                        json={"text": f"Primo! ({n})", "title": "Nuovo"},
+                        headers={"X-Forwarded-For": f"198.51.100.{n}"},
+                    )
+                    for n in range(readers)
+                )
+            )
+        return [answer.status_code for answer in answers]
+
+    uris = [f"/2026/nuovo-{n}/" for n in range(10)]
+    statuses = [asyncio.run(burst(uri, 30)) for uri in uris]
+    assert all(status == 201 for answers in statuses for status in answers)
+    with sqlite3.connect(served.isso.db) as conn:
+        counts = dict(
+            conn.execute(
+                "SELECT threads.uri, COUNT(*) FROM comments JOIN threads "
+                "ON threads.id = comments.tid GROUP BY threads.uri"
+            ).fetchall()
+        )
+    assert [counts[uri] for uri in uris] == [30] * 10
