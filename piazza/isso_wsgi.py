@@ -1,6 +1,6 @@
 """Isso's WSGI application as production runs it (deploy/gunicorn.conf.py):
 Isso's own app, built as isso.run builds it (configuration from
-ISSO_SETTINGS), with one fix and two changes for speed under a spike of
+ISSO_SETTINGS), with one fix and three changes for speed under a spike of
 readers. Isso itself is unchanged.
 
 0. One lock for all workers. Isso serialises the creation of a thread (and
@@ -11,25 +11,27 @@ readers. Isso itself is unchanged.
    threads.uri). Built here with ``threading=False, multiprocessing=True``,
    in gunicorn's master (preload_app), the lock is one semaphore every
    worker shares.
-
 1. Rendered comments are remembered. Isso renders every comment's Markdown
    and sanitises the HTML (bleach, html5lib) on every read of a thread: about
-   1.3 ms a comment, 130 ms for a thread of 100, on every refresh of nginx's
-   cache entry, while the reader that triggered it waits. The result depends
-   only on the text and the configuration, fixed for the process's life, so
+   1.3 ms a comment, 130 ms for a thread of 100. The result depends only on
+   the text and the configuration, fixed for the process's life, so
    ``Markup.render`` is wrapped in an LRU cache (per worker, bounded): the
    same read takes about 12 ms. An edited comment has a new text, hence a new
    entry. gunicorn loads this module once, before forking its workers
    (preload_app): the newest threads are read here first, so every worker
    starts with their comments rendered (ISSO_WARM_THREADS, default 50; 0 for
    none), instead of each paying for them under the first spike.
-2. nginx's cache counts time in whole seconds: ``proxy_cache_valid 200 1s``
+2. Thread reads are answered from memory until the database changes
+   (:class:`ThreadReads`): nginx refreshes its copy of a busy thread every
+   second, and the reader whose request does it waits for Isso; when no
+   comment was written meanwhile, the answer is the same bytes as before.
+3. nginx's cache counts time in whole seconds: ``proxy_cache_valid 200 1s``
    keeps an answer until the end of the *next* second, so a new comment would
    reach other readers after 1 to 2 s. Every answer here carries
    ``X-Accel-Expires: @<the second its request began>`` instead: nginx keeps
    it only until that second is over, so a comment is visible to everyone
    within a second of being written, while a spike of readers costs Isso
-   about one render a second. nginx never passes the header on to readers,
+   about one read a second. nginx never passes the header on to readers,
    and never caches writes (see the /comments/ location in deploy/nginx.conf).
 """
 
@@ -40,19 +42,11 @@ import functools
 import logging
 import os
 import sqlite3
+import threading
 import time
 
 from isso import config, html, make_app
 from werkzeug.test import Client
-
-# Before the app is built (its Markup instance calls this method).
-html.Markup.render = functools.lru_cache(maxsize=8192)(html.Markup.render)
-
-isso = make_app(
-    config.load(config.default_file(), os.environ.get("ISSO_SETTINGS")),
-    threading=False,
-    multiprocessing=True,
-)
 
 logger = logging.getLogger("piazza.isso")
 
@@ -63,19 +57,88 @@ NEWEST_THREADS = """
 """
 
 
-def warm(app, settings: str | None, threads: int) -> int:
+class ThreadReads:
+    """Isso's answers to thread reads (``GET /?uri=...``), kept in this
+    process until the database changes.
+
+    A thread read depends only on its query and the database (no cookie, no
+    address). SQLite's ``PRAGMA data_version``, asked on a connection of our
+    own, changes whenever any other connection commits: Isso's, in any
+    worker, or a restore through SQLite's backup API. One such query (a few
+    microseconds) tells whether the kept answers still hold; any write clears
+    them all. The version is read before Isso reads the thread, so an answer
+    that raced a write is kept under the old version and dropped at the next
+    request. Each worker has its own connection and answers (the first
+    request after a fork opens them); a database file replaced under us (a
+    new inode) is reopened.
+    """
+
+    def __init__(self, app, dbpath: str, size: int = 1024) -> None:
+        self.app, self.dbpath, self.size = app, dbpath, size
+        self.lock = threading.Lock()
+        self.pid: int | None = None
+        self.inode: int | None = None
+        self.db: sqlite3.Connection | None = None
+        self.version: int | None = None
+        self.answers: dict[str, tuple[str, list, bytes]] = {}
+
+    def _current(self) -> int:
+        """The database's version now (under ``self.lock``)."""
+        inode = os.stat(self.dbpath).st_ino
+        if self.pid != os.getpid() or self.inode != inode:
+            self.pid, self.inode = os.getpid(), inode
+            self.db = sqlite3.connect(
+                f"file:{self.dbpath}?mode=ro", uri=True, check_same_thread=False
+            )
+        (version,) = self.db.execute("PRAGMA data_version").fetchone()
+        if version != self.version:
+            self.version = version
+            self.answers.clear()
+        return version
+
+    def __call__(self, environ, start_response):
+        key = environ.get("QUERY_STRING", "")
+        if (
+            environ.get("REQUEST_METHOD") != "GET"
+            or environ.get("PATH_INFO", "/") != "/"
+            or "uri=" not in key
+        ):
+            return self.app(environ, start_response)
+        with self.lock:
+            version = self._current()
+            kept = self.answers.get(key)
+        if kept:
+            status, headers, body = kept
+            start_response(status, list(headers))
+            return [body]
+        answered: list = []
+
+        def start(status, headers, exc_info=None):
+            answered[:] = [status, list(headers)]
+            return start_response(status, headers, exc_info)
+
+        result = self.app(environ, start)
+        try:
+            body = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        if answered and answered[0].startswith("200"):
+            with self.lock:
+                if self.version == version and len(self.answers) < self.size:
+                    self.answers[key] = (answered[0], answered[1], body)
+        return [body]
+
+
+def warm(app, dbpath: str, threads: int) -> int:
     """Read the ``threads`` most recently commented threads through ``app``
     (rendering their comments into the cache); the number read. Never fails:
     a server that starts matters more than a warm one."""
-    if threads <= 0:
+    if threads <= 0 or not os.path.isfile(dbpath):
         return 0
     try:
-        conf = config.load(config.default_file(), settings)
-        path = conf.get("general", "dbpath")
-        if not os.path.isfile(path):
-            return 0
         with contextlib.closing(
-            sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            sqlite3.connect(f"file:{dbpath}?mode=ro", uri=True)
         ) as db:
             uris = [row[0] for row in db.execute(NEWEST_THREADS, (threads,))]
         client = Client(app)
@@ -87,12 +150,15 @@ def warm(app, settings: str | None, threads: int) -> int:
     return len(uris)
 
 
-_warmed = warm(
-    isso,
-    os.environ.get("ISSO_SETTINGS"),
-    int(os.environ.get("ISSO_WARM_THREADS", "50")),
-)
+# Before the app is built (its Markup instance calls this method).
+html.Markup.render = functools.lru_cache(maxsize=8192)(html.Markup.render)
+
+settings = config.load(config.default_file(), os.environ.get("ISSO_SETTINGS"))
+isso = make_app(settings, threading=False, multiprocessing=True)
+dbpath = settings.get("general", "dbpath")
+_warmed = warm(isso, dbpath, int(os.environ.get("ISSO_WARM_THREADS", "50")))
 logger.info("rendered the comments of the %d newest threads", _warmed)
+reads = ThreadReads(isso, dbpath)
 
 
 def application(environ, start_response):
@@ -101,4 +167,4 @@ def application(environ, start_response):
     def start(status, headers, exc_info=None):
         return start_response(status, [*headers, expires], exc_info)
 
-    return isso(environ, start)
+    return reads(environ, start)

@@ -229,6 +229,11 @@ def test_a_reader_comments_replies_and_votes(site_and_isso, browser, artifacts):
     page_.wait_for_selector("#isso-thread[data-loaded]", timeout=15000)
     assert page_.locator("[data-comments-static]").count() == 0
     assert page_.locator("#isso-root .isso-comment").count() >= 4
+    # The president's reply is marked, in the page's language.
+    president = page_.locator(".isso-is-page-author", has_text="la cambiamo")
+    assert president.locator(".isso-page-author-suffix").first.inner_text() == (
+        "Autrice dell'articolo"
+    )
 
     page_.fill(".isso-postbox .isso-textarea", "Ordinata ieri: arriva a marzo!")
     page_.fill(".isso-postbox input[name=author]", "Lucia Fenaroli")

@@ -24,6 +24,7 @@ from isso_server import IssoServer, running_isso_gunicorn
 from lxml import html
 from rich.console import Console
 
+from piazza.comments import backup, restore
 from piazza.nginxconf import (
     BROTLI_STATIC_MODULE,
     SAMPLE,
@@ -512,3 +513,29 @@ def test_first_comments_posted_at_once_all_land(served):
             ).fetchall()
         )
     assert [counts[uri] for uri in uris] == [30] * 10
+
+
+def _totals(served, uri: str, reads: int = 12) -> set[int]:
+    """What ``reads`` readers asking gunicorn (both workers) see as the count."""
+    return {_isso(served, f"/?uri={uri}")[2]["total_replies"] for _ in range(reads)}
+
+
+def test_thread_reads_follow_every_write_in_every_worker(served):
+    uri = "/2026/memoria/"
+    _isso(served, f"/new?uri={uri}", {"text": "Uno.", "title": "M"})
+    assert _totals(served, uri) == {1}  # now kept by the workers
+    _s, headers, made = _isso(served, f"/new?uri={uri}", {"text": "Due."})
+    assert _totals(served, uri) == {2}
+    cookie = headers.get_all("Set-Cookie")[0].split(";")[0]
+    _isso(served, f"/id/{made['id']}", method="DELETE", headers={"Cookie": cookie})
+    assert _totals(served, uri) == {1}
+
+
+def test_a_restore_reaches_the_running_workers(served, tmp_path):
+    uri = "/2026/ripristino/"
+    _isso(served, f"/new?uri={uri}", {"text": "Prima del backup.", "title": "R"})
+    copy = backup(served.isso.db, tmp_path)
+    _isso(served, f"/new?uri={uri}", {"text": "Dopo il backup."})
+    assert _totals(served, uri) == {2}
+    restore(copy, served.isso.db, force=True, backups=tmp_path / "before")
+    assert _totals(served, uri) == {1}

@@ -101,6 +101,11 @@
     var hashes = script.getAttribute("data-hashes");
     if (hashes) {
       embed.setAttribute("data-isso-page-author-hashes", hashes);
+      // Isso's label for the author's comments, in our words and language.
+      embed.setAttribute(
+        "data-isso-comment-page-author-suffix-text-" + lang,
+        script.getAttribute("data-author")
+      );
     }
     embed.onerror = function () {
       observer.disconnect();
