@@ -81,6 +81,48 @@ def state(tmp_path: Path, slug: str, url: str):
 # --- Formats --------------------------------------------------------------------
 
 
+XML_BASE = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:base="/diario/">
+  <title>Diario di bordo</title>
+  <id>urn:uuid:6c1a1f4e-0b7a-4f55-9a43-3b7b1a7d0c11</id>
+  <updated>2026-11-20T10:00:00Z</updated>
+  <entry>
+    <title>Giro del lago</title>
+    <id>urn:uuid:6c1a1f4e-0b7a-4f55-9a43-3b7b1a7d0c12</id>
+    <link href="giro-del-lago/"/>
+    <updated>2026-11-20T10:00:00Z</updated>
+    <content type="html" xml:base="https://foto.example/album/">
+      &lt;p&gt;&lt;a href="../chi-sono"&gt;Chi sono&lt;/a&gt;
+      &lt;img src="lago.jpg" alt="Il lago"&gt;&lt;/p&gt;
+    </content>
+  </entry>
+  <entry>
+    <title>Senza base</title>
+    <id>urn:uuid:6c1a1f4e-0b7a-4f55-9a43-3b7b1a7d0c13</id>
+    <link href="senza-base/"/>
+    <updated>2026-11-19T10:00:00Z</updated>
+    <summary type="html">&lt;a href="mappa.html"&gt;mappa&lt;/a&gt;</summary>
+  </entry>
+</feed>
+"""
+
+
+def test_relative_links_follow_xml_base_then_the_feeds_address(tmp_path, server):
+    url = server.route("/blog/feed.atom", body=XML_BASE)
+    subscribe(tmp_path, {"name": "Diario", "url": url})
+    aggregate(tmp_path)
+    held = {e.title: e for e in entries(tmp_path, "diario")}
+    lake = held["Giro del lago"]
+    # The feed's relative xml:base resolves against the feed's address.
+    assert lake.link == server.url("/diario/giro-del-lago/")
+    # The content's own absolute xml:base wins for the links inside it.
+    assert 'href="https://foto.example/chi-sono"' in lake.summary_html
+    assert lake.image and lake.image.url == "https://foto.example/album/lago.jpg"
+    plain = held["Senza base"]
+    assert plain.link == server.url("/diario/senza-base/")
+    assert f'href="{server.url("/diario/mappa.html")}"' in plain.summary_html
+
+
 def test_rss2_atom_and_rss1_are_read_with_titles_links_dates_and_authors(
     tmp_path, server
 ):
