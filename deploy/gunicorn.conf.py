@@ -33,6 +33,10 @@ timeout = 30
 graceful_timeout = 10
 keepalive = 5  # nginx keeps its connections to us open (proxy_http_version 1.1)
 backlog = 2048
+# No control socket (gunicornc): systemd manages the service with signals
+# (ExecReload sends HUP), and the default path, ~/.gunicorn/gunicorn.ctl, would
+# be shared by every gunicorn that runs as the same user.
+control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 # Loaded once, before the workers fork: Isso (ProcessMixin, see isso_wsgi) makes a
