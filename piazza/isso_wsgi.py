@@ -45,7 +45,7 @@ import sqlite3
 import threading
 import time
 
-from isso import config, html, make_app
+from isso import config, html, make_app, wsgi
 from werkzeug.test import Client
 
 logger = logging.getLogger("piazza.isso")
@@ -62,9 +62,11 @@ class ThreadReads:
     process until the database changes.
 
     A thread read depends only on its query and the database (no cookie, no
-    address). SQLite's ``PRAGMA data_version``, asked on a connection of our
-    own, changes whenever any other connection commits: Isso's, in any
-    worker, or a restore through SQLite's backup API. One such query (a few
+    address), and its CORS header on the request's origin (one of Isso's
+    hosts, as Isso picks it): query and origin make the key. SQLite's
+    ``PRAGMA data_version``, asked on a connection of our own, changes
+    whenever any other connection commits: Isso's, in any worker, or a
+    restore through SQLite's backup API. One such query (a few
     microseconds) tells whether the kept answers still hold; any write clears
     them all. The version is read before Isso reads the thread, so an answer
     that raced a write is kept under the old version and dropped at the next
@@ -73,14 +75,15 @@ class ThreadReads:
     new inode) is reopened.
     """
 
-    def __init__(self, app, dbpath: str, size: int = 1024) -> None:
+    def __init__(self, app, dbpath: str, hosts, size: int = 1024) -> None:
         self.app, self.dbpath, self.size = app, dbpath, size
+        self.origin = wsgi.origin(hosts)
         self.lock = threading.Lock()
         self.pid: int | None = None
         self.inode: int | None = None
         self.db: sqlite3.Connection | None = None
         self.version: int | None = None
-        self.answers: dict[str, tuple[str, list, bytes]] = {}
+        self.answers: dict[tuple[str, str], tuple[str, list, bytes]] = {}
 
     def _current(self) -> int:
         """The database's version now (under ``self.lock``)."""
@@ -97,13 +100,14 @@ class ThreadReads:
         return version
 
     def __call__(self, environ, start_response):
-        key = environ.get("QUERY_STRING", "")
+        query = environ.get("QUERY_STRING", "")
         if (
             environ.get("REQUEST_METHOD") != "GET"
             or environ.get("PATH_INFO", "/") != "/"
-            or "uri=" not in key
+            or "uri=" not in query
         ):
             return self.app(environ, start_response)
+        key = (query, self.origin(environ))
         with self.lock:
             version = self._current()
             kept = self.answers.get(key)
@@ -158,7 +162,7 @@ isso = make_app(settings, threading=False, multiprocessing=True)
 dbpath = settings.get("general", "dbpath")
 _warmed = warm(isso, dbpath, int(os.environ.get("ISSO_WARM_THREADS", "50")))
 logger.info("rendered the comments of the %d newest threads", _warmed)
-reads = ThreadReads(isso, dbpath)
+reads = ThreadReads(isso, dbpath, settings.getiter("general", "host"))
 
 
 def application(environ, start_response):

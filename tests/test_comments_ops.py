@@ -459,3 +459,45 @@ def test_the_production_app_starts_on_a_new_database(tmp_path):
     )
     assert _load_production_app(settings, "50") == ["0", "0"]
     check_database(tmp_path / "comments.db")  # Isso made it
+
+
+def test_kept_thread_reads_answer_each_origin_with_its_own_cors_header(tmp_path):
+    """Isso's CORS header names the requesting site when it is one of its
+    hosts: answers kept in memory must not hand one site's header to another."""
+    db = tmp_path / "comments.db"
+    text = config(db, free_port(), "https://www.a.example")
+    settings = tmp_path / "isso.cfg"
+    settings.write_text(
+        text.replace(
+            "host = https://www.a.example",
+            "host =\n    https://www.a.example\n    https://www.b.example",
+        )
+    )
+    code = """
+import json
+from werkzeug.test import Client
+import piazza.isso_wsgi as w
+client = Client(w.application)
+client.post("/new?uri=/2026/cors/", json={"text": "Ciao.", "title": "C"})
+seen = []
+for origin in ["https://www.a.example", "https://www.b.example"] * 2:
+    answer = client.get("/?uri=/2026/cors/", headers={"Origin": origin})
+    seen.append([answer.headers["Access-Control-Allow-Origin"],
+                 answer.json["total_replies"]])
+print(json.dumps([seen, len(w.reads.answers)]))
+"""
+    env = {**os.environ, "ISSO_SETTINGS": str(settings)}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    seen, kept = json.loads(done.stdout.splitlines()[-1])
+    a, b = "https://www.a.example", "https://www.b.example"
+    assert seen == [[a, 1], [b, 1], [a, 1], [b, 1]]
+    assert kept == 2  # one answer per origin, both served again from memory

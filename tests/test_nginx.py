@@ -545,3 +545,16 @@ def test_a_restore_reaches_the_running_workers(served, tmp_path):
     assert _totals(served, uri) == {2}
     restore(copy, served.isso.db, force=True, backups=tmp_path / "before")
     assert _totals(served, uri) == {1}
+
+
+def test_the_comment_cache_keeps_one_copy_per_origin(served):
+    path = "/comments/?uri=/2026/una-prova/"
+    other = {"Origin": "https://altro.example"}
+    _early_in_a_second()
+    served.get(path)
+    _s, same, _b = served.get(path)
+    assert same["X-Cache-Status"] in ("HIT", "UPDATING")
+    _s, first, _b = served.get(path, other)  # Isso's CORS answer differs
+    assert first["X-Cache-Status"] == "MISS"
+    _s, again, _b = served.get(path, other)
+    assert again["X-Cache-Status"] in ("HIT", "UPDATING")
