@@ -422,16 +422,12 @@ def test_the_tasks_refuse_bad_paths(isso, tmp_path):
     assert not (tmp_path / "new.db").exists()
 
 
-def _load_production_app(settings: Path, threads: str) -> list[str]:
-    """Import piazza.isso_wsgi as gunicorn does: (threads warmed, texts cached)."""
-    code = (
-        "import piazza.isso_wsgi as w; from isso import html; "
-        "print(w._warmed, html.Markup.render.cache_info().currsize)"
-    )
-    env = {**os.environ, "ISSO_SETTINGS": str(settings), "ISSO_WARM_THREADS": threads}
+def _with_production_app(settings: Path, code: str, **env: str) -> str:
+    """Run ``code`` in a fresh Python that imports the app as gunicorn does
+    (piazza.isso_wsgi, configured by ``settings``): its last line of output."""
     done = subprocess.run(
-        [sys.executable, "-c", code],
-        env=env,
+        [sys.executable, "-c", "import piazza.isso_wsgi as w\n" + code],
+        env={**os.environ, "ISSO_SETTINGS": str(settings), **env},
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -439,7 +435,16 @@ def _load_production_app(settings: Path, threads: str) -> list[str]:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    return done.stdout.split()
+    return done.stdout.splitlines()[-1]
+
+
+def _load_production_app(settings: Path, threads: str) -> list[str]:
+    """(threads warmed, texts cached) once the app is loaded."""
+    code = (
+        "from isso import html\n"
+        "print(w._warmed, html.Markup.render.cache_info().currsize)"
+    )
+    return _with_production_app(settings, code, ISSO_WARM_THREADS=threads).split()
 
 
 def test_the_production_app_starts_with_the_newest_threads_rendered(tmp_path):
@@ -476,7 +481,6 @@ def test_kept_thread_reads_answer_each_origin_with_its_own_cors_header(tmp_path)
     code = """
 import json
 from werkzeug.test import Client
-import piazza.isso_wsgi as w
 client = Client(w.application)
 client.post("/new?uri=/2026/cors/", json={"text": "Ciao.", "title": "C"})
 seen = []
@@ -486,18 +490,7 @@ for origin in ["https://www.a.example", "https://www.b.example"] * 2:
                  answer.json["total_replies"]])
 print(json.dumps([seen, len(w.reads.answers)]))
 """
-    env = {**os.environ, "ISSO_SETTINGS": str(settings)}
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    seen, kept = json.loads(done.stdout.splitlines()[-1])
+    seen, kept = json.loads(_with_production_app(settings, code))
     a, b = "https://www.a.example", "https://www.b.example"
     assert seen == [[a, 1], [b, 1], [a, 1], [b, 1]]
     assert kept == 2  # one answer per origin, both served again from memory
