@@ -89,6 +89,8 @@ class ThreadReads:
         """The database's version now (under ``self.lock``)."""
         inode = os.stat(self.dbpath).st_ino
         if self.pid != os.getpid() or self.inode != inode:
+            if self.db is not None and self.pid == os.getpid():
+                self.db.close()  # the old file's; a forked copy is left alone
             self.pid, self.inode = os.getpid(), inode
             self.db = sqlite3.connect(
                 f"file:{self.dbpath}?mode=ro", uri=True, check_same_thread=False
@@ -108,9 +110,14 @@ class ThreadReads:
         ):
             return self.app(environ, start_response)
         key = (query, self.origin(environ))
-        with self.lock:
-            version = self._current()
-            kept = self.answers.get(key)
+        try:
+            with self.lock:
+                version = self._current()
+                kept = self.answers.get(key)
+        except (OSError, sqlite3.Error):
+            # Whatever is wrong with the database, Isso says it: this cache
+            # never turns a read into an error of its own.
+            return self.app(environ, start_response)
         if kept:
             status, headers, body = kept
             start_response(status, list(headers))
