@@ -103,6 +103,16 @@ XML_BASE = b"""<?xml version="1.0" encoding="utf-8"?>
     <updated>2026-11-19T10:00:00Z</updated>
     <summary type="html">&lt;a href="mappa.html"&gt;mappa&lt;/a&gt;</summary>
   </entry>
+  <entry xml:base="2026/">
+    <title>Basi annidate</title>
+    <id>urn:uuid:6c1a1f4e-0b7a-4f55-9a43-3b7b1a7d0c14</id>
+    <link href="annidate.html"/>
+    <updated>2026-11-18T10:00:00Z</updated>
+    <content type="html" xml:base="foto/">
+      &lt;p&gt;&lt;a href="../indice.html"&gt;indice&lt;/a&gt;
+      &lt;img src="sebino.jpg" alt="Il Sebino"&gt;&lt;/p&gt;
+    </content>
+  </entry>
 </feed>
 """
 
@@ -121,6 +131,12 @@ def test_relative_links_follow_xml_base_then_the_feeds_address(tmp_path, server)
     plain = held["Senza base"]
     assert plain.link == server.url("/diario/senza-base/")
     assert f'href="{server.url("/diario/mappa.html")}"' in plain.summary_html
+    # Relative bases nest: feed /diario/, entry 2026/, content foto/.
+    nested = held["Basi annidate"]
+    assert nested.link == server.url("/diario/2026/annidate.html")
+    assert f'href="{server.url("/diario/2026/indice.html")}"' in nested.summary_html
+    assert nested.image
+    assert nested.image.url.endswith("/diario/2026/foto/sebino.jpg")
 
 
 def test_rss2_atom_and_rss1_are_read_with_titles_links_dates_and_authors(
