@@ -44,6 +44,8 @@ import os
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
+from urllib.parse import parse_qsl
 
 from isso import config, html, make_app, wsgi
 from werkzeug.test import Client
@@ -61,32 +63,50 @@ class ThreadReads:
     """Isso's answers to thread reads (``GET /?uri=...``), kept in this
     process until the database changes.
 
-    A thread read depends only on its query and the database (no cookie, no
-    address), and its CORS header on the request's origin (one of Isso's
-    hosts, as Isso picks it): query and origin make the key. SQLite's
-    ``PRAGMA data_version``, asked on a connection of our own, changes
-    whenever any other connection commits: Isso's, in any worker, or a
-    restore through SQLite's backup API. One such query (a few
+    A thread read depends only on its arguments and the database (no cookie,
+    no address; isso/views/comments.py, fetch()), and its CORS header on the
+    request's origin (one of Isso's hosts, as Isso picks it): the arguments
+    fetch() reads and the origin make the key, so made-up arguments cannot
+    fill the memory with copies. At most ``size`` answers and ``budget``
+    bytes are kept, the least recently used going first.
+
+    SQLite's ``PRAGMA data_version``, asked on a connection of our own,
+    changes whenever any other connection commits: Isso's, in any worker, or
+    a restore through SQLite's backup API. One such query (a few
     microseconds) tells whether the kept answers still hold; any write clears
-    them all. The version is read before Isso reads the thread, so an answer
-    that raced a write is kept under the old version and dropped at the next
-    request. Each worker has its own connection and answers (the first
-    request after a fork opens them); a database file replaced under us (a
-    new inode) is reopened.
+    them all. Each clear starts a new generation; an answer is kept only if
+    no clear happened while Isso read it (a read that raced a write is
+    dropped). Each worker opens its own connection (the first request after a
+    fork does); a database file replaced under us (a new inode) is reopened,
+    and that too clears everything.
     """
 
-    def __init__(self, app, dbpath: str, hosts, size: int = 1024) -> None:
-        self.app, self.dbpath, self.size = app, dbpath, size
+    ARGUMENTS = frozenset(
+        {"uri", "after", "sort", "limit", "offset", "parent", "plain", "nested_limit"}
+    )
+
+    def __init__(
+        self, app, dbpath: str, hosts, size: int = 1024, budget: int = 64 << 20
+    ) -> None:
+        self.app, self.dbpath = app, dbpath
+        self.size, self.budget = size, budget
         self.origin = wsgi.origin(hosts)
         self.lock = threading.Lock()
         self.pid: int | None = None
         self.inode: int | None = None
         self.db: sqlite3.Connection | None = None
         self.version: int | None = None
-        self.answers: dict[tuple[str, str], tuple[str, list, bytes]] = {}
+        self.generation = 0
+        self.answers: OrderedDict[tuple, tuple[str, list, bytes]] = OrderedDict()
+        self.held = 0  # bytes
 
-    def _current(self) -> int:
-        """The database's version now (under ``self.lock``)."""
+    def _clear(self) -> None:
+        self.answers.clear()
+        self.held = 0
+        self.generation += 1
+
+    def _check(self) -> None:
+        """Clear the answers if the database changed (under ``self.lock``)."""
         inode = os.stat(self.dbpath).st_ino
         if self.pid != os.getpid() or self.inode != inode:
             if self.db is not None and self.pid == os.getpid():
@@ -95,25 +115,46 @@ class ThreadReads:
             self.db = sqlite3.connect(
                 f"file:{self.dbpath}?mode=ro", uri=True, check_same_thread=False
             )
+            self.version = None  # a new connection counts from its own start
+            self._clear()
         (version,) = self.db.execute("PRAGMA data_version").fetchone()
         if version != self.version:
             self.version = version
-            self.answers.clear()
-        return version
+            self._clear()
 
-    def __call__(self, environ, start_response):
-        query = environ.get("QUERY_STRING", "")
+    def _key(self, environ) -> tuple | None:
         if (
             environ.get("REQUEST_METHOD") != "GET"
             or environ.get("PATH_INFO", "/") != "/"
-            or "uri=" not in query
         ):
+            return None
+        arguments = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        kept = tuple(sorted((k, v) for k, v in arguments if k in self.ARGUMENTS))
+        if not any(k == "uri" for k, _ in kept):
+            return None
+        return kept, self.origin(environ)
+
+    def _keep(self, key: tuple, answer: tuple[str, list, bytes]) -> None:
+        size = len(answer[2])
+        if size > self.budget:
+            return
+        self.answers[key] = answer
+        self.held += size
+        while len(self.answers) > self.size or self.held > self.budget:
+            _key, (_s, _h, body) = self.answers.popitem(last=False)
+            self.held -= len(body)
+
+    def __call__(self, environ, start_response):
+        key = self._key(environ)
+        if key is None:
             return self.app(environ, start_response)
-        key = (query, self.origin(environ))
         try:
             with self.lock:
-                version = self._current()
+                self._check()
+                generation = self.generation
                 kept = self.answers.get(key)
+                if kept:
+                    self.answers.move_to_end(key)
         except (OSError, sqlite3.Error):
             # Whatever is wrong with the database, Isso says it: this cache
             # never turns a read into an error of its own.
@@ -136,8 +177,8 @@ class ThreadReads:
                 result.close()
         if answered and answered[0].startswith("200"):
             with self.lock:
-                if self.version == version and len(self.answers) < self.size:
-                    self.answers[key] = (answered[0], answered[1], body)
+                if self.generation == generation and key not in self.answers:
+                    self._keep(key, (answered[0], answered[1], body))
         return [body]
 
 

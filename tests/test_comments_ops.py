@@ -494,3 +494,45 @@ print(json.dumps([seen, len(w.reads.answers)]))
     a, b = "https://www.a.example", "https://www.b.example"
     assert seen == [[a, 1], [b, 1], [a, 1], [b, 1]]
     assert kept == 2  # one answer per origin, both served again from memory
+
+
+def test_kept_thread_reads_are_bounded(tmp_path):
+    """Made-up arguments share one answer; the byte budget evicts the least
+    recently used thread first."""
+    settings = tmp_path / "isso.cfg"
+    settings.write_text(config(tmp_path / "comments.db", free_port(), "http://a.b"))
+    code = """
+import json
+from werkzeug.test import Client
+client = Client(w.application)
+for uri in ("/uno/", "/due/"):
+    client.post(f"/new?uri={uri}", json={"text": "Ciao.", "title": "T"})
+for n in range(50):
+    assert client.get(f"/?uri=/uno/&x={n}").json["total_replies"] == 1
+same = len(w.reads.answers)
+w.reads.budget = w.reads.held + 10  # room for one answer only
+client.get("/?uri=/due/")
+print(json.dumps([same, [key[0] for key in w.reads.answers]]))
+"""
+    same, kept = json.loads(_with_production_app(settings, code))
+    assert same == 1
+    assert kept == [[["uri", "/due/"]]]
+
+
+def test_a_database_file_replaced_under_the_workers_is_read_afresh(tmp_path):
+    settings = tmp_path / "isso.cfg"
+    db = tmp_path / "comments.db"
+    settings.write_text(config(db, free_port(), "http://a.b"))
+    code = f"""
+import os, shutil
+from werkzeug.test import Client
+client = Client(w.application)
+client.post("/new?uri=/uno/", json={{"text": "Primo.", "title": "T"}})
+shutil.copy({str(db)!r}, {str(db)!r} + ".copy")
+client.post("/new?uri=/uno/", json={{"text": "Secondo."}})
+before = client.get("/?uri=/uno/").json["total_replies"]
+os.replace({str(db)!r} + ".copy", {str(db)!r})  # a new file, a new inode
+after = client.get("/?uri=/uno/").json["total_replies"]
+print(before, after)
+"""
+    assert _with_production_app(settings, code).split() == ["2", "1"]
