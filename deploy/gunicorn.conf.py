@@ -33,20 +33,16 @@ timeout = 30
 graceful_timeout = 10
 keepalive = 5  # nginx keeps its connections to us open (proxy_http_version 1.1)
 backlog = 2048
-# No control socket (gunicornc): systemd manages the service with signals
-# (ExecReload sends HUP), and the default path, ~/.gunicorn/gunicorn.ctl, would
-# be shared by every gunicorn that runs as the same user.
+# No control socket (gunicornc): systemd starts and stops the service, and the
+# default path, ~/.gunicorn/gunicorn.ctl, is shared by every gunicorn of a user.
 control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
-# Loaded once, before the workers fork: Isso (ProcessMixin, see isso_wsgi) makes a
-# multiprocessing.Lock that serialises its writes and the creation of a thread;
-# only a lock made before the fork is shared by all workers. Without it, two
-# first comments on a post at once in two workers fail with a 500 (UNIQUE
-# constraint on threads.uri). Isso opens a new SQLite connection per query, so
-# nothing else is shared across the fork but piazza.isso_wsgi's cache of
-# rendered comments, warmed here once for every worker. (A code change needs
-# a restart.)
+# Loaded once, in the master, before the workers fork (piazza/isso_wsgi.py):
+# the workers start with the newest threads' comments already rendered, and
+# Isso's write lock is an flock every worker shares (see isso_wsgi). Isso opens
+# a new SQLite connection per query, so no connection crosses the fork. A
+# change of code or of isso.cfg needs a restart, not a reload.
 preload_app = True
 
 

@@ -8,9 +8,10 @@ readers. Isso itself is unchanged.
    lock, but make_app's ``threading=True`` default wins over it (isso 0.14),
    so each worker gets a threading.Lock of its own, and two first comments on
    a post in two workers at once fail with a 500 (UNIQUE constraint failed:
-   threads.uri). Built here with ``threading=False, multiprocessing=True``,
-   in gunicorn's master (preload_app), the lock is one semaphore every
-   worker shares.
+   threads.uri). Here the lock is a :class:`piazza.processes.ProcessLock`, an
+   flock on ``<dbpath>.lock`` that every worker shares, and that the kernel
+   releases if a worker dies holding it (gunicorn kills a stuck worker with
+   SIGKILL; a shared semaphore would then stay taken and stop every write).
 1. Rendered comments are remembered. Isso renders every comment's Markdown
    and sanitises the HTML (bleach, html5lib) on every read of a thread: about
    1.3 ms a comment, 130 ms for a thread of 100. The result depends only on
@@ -47,8 +48,11 @@ import time
 from collections import OrderedDict
 from urllib.parse import parse_qsl
 
-from isso import config, html, make_app, wsgi
+import isso as isso_package
+from isso import config, core, html, make_app, wsgi
 from werkzeug.test import Client
+
+from piazza.processes import ProcessLock
 
 logger = logging.getLogger("piazza.isso")
 
@@ -206,8 +210,20 @@ def warm(app, dbpath: str, threads: int) -> int:
 html.Markup.render = functools.lru_cache(maxsize=8192)(html.Markup.render)
 
 settings = config.load(config.default_file(), os.environ.get("ISSO_SETTINGS"))
-isso = make_app(settings, threading=False, multiprocessing=True)
 dbpath = settings.get("general", "dbpath")
+
+
+class SharedLockMixin(core.ThreadedMixin):
+    """Isso's ProcessMixin, with a lock a killed worker cannot keep."""
+
+    def __init__(self, conf) -> None:
+        super().__init__(conf)
+        self.lock = ProcessLock(conf.get("general", "dbpath") + ".lock")
+
+
+# make_app picks its mixin from the isso package's namespace when it runs.
+isso_package.ProcessMixin = SharedLockMixin
+isso = make_app(settings, threading=False, multiprocessing=True)
 _warmed = warm(isso, dbpath, int(os.environ.get("ISSO_WARM_THREADS", "50")))
 logger.info("rendered the comments of the %d newest threads", _warmed)
 reads = ThreadReads(isso, dbpath, settings.getiter("general", "host"))

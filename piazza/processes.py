@@ -1,8 +1,12 @@
-"""Stopping the servers the tasks and tests start."""
+"""Processes: stopping the servers the tasks and tests start, and a lock
+that processes share."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import subprocess
+import threading
 
 
 def stop(process: subprocess.Popen, timeout: float = 10) -> None:
@@ -16,3 +20,45 @@ def stop(process: subprocess.Popen, timeout: float = 10) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+class ProcessLock:
+    """A lock held by one thread of one process at a time, across processes
+    that fork from the one that made it (gunicorn's workers).
+
+    An ``flock`` on ``path``: the kernel releases it when its holder dies,
+    even by SIGKILL (a semaphore would stay taken, and every other process
+    would wait on it forever). Threads of a process first take a
+    threading.Lock of that process; after a fork, the child gets a new one
+    and opens the file anew (a descriptor inherited from the parent would
+    share the parent's lock).
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = os.fspath(path)
+        self._file = None
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        self._file = None
+        self._threads = threading.Lock()
+
+    def __enter__(self) -> ProcessLock:
+        self._threads.acquire()
+        try:
+            if self._file is None:
+                self._file = open(self.path, "a", encoding="utf-8")  # kept open
+            fcntl.flock(self._file, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()

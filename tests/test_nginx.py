@@ -519,6 +519,8 @@ def test_first_comments_posted_at_once_all_land(served):
             ).fetchall()
         )
     assert [counts[uri] for uri in uris] == [30] * 20
+    # The lock the workers shared: an flock on a file beside the database.
+    assert served.isso.db.with_name("comments.db.lock").exists()
 
 
 def _totals(served, uri: str, reads: int = 12) -> set[int]:
