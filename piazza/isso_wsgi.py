@@ -230,9 +230,11 @@ reads = ThreadReads(isso, dbpath, settings.getiter("general", "host"))
 
 
 def application(environ, start_response):
-    expires = ("X-Accel-Expires", f"@{int(time.time())}")
+    second = int(time.time())
 
     def start(status, headers, exc_info=None):
-        return start_response(status, [*headers, expires], exc_info)
+        if status.startswith("200"):  # an error is never kept for others
+            headers = [*headers, ("X-Accel-Expires", f"@{second}")]
+        return start_response(status, headers, exc_info)
 
     return reads(environ, start)

@@ -461,6 +461,10 @@ def test_isso_tells_nginx_to_keep_an_answer_to_the_end_of_its_second(served):
     assert status == 200
     expires = headers["X-Accel-Expires"]
     assert expires.startswith("@") and before <= int(expires[1:]) <= after
+    with pytest.raises(urllib.error.HTTPError) as refused:  # an error: not kept
+        _isso(served, "/?uri=/2026/una-prova/&sort=a-caso")
+    assert refused.value.code == 400
+    assert "X-Accel-Expires" not in refused.value.headers
 
 
 def test_an_edited_comment_is_rendered_anew(served):
