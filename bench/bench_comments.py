@@ -351,8 +351,12 @@ def main() -> None:
             f"{name:13}{median(base, 'rps'):>15.0f}{median(base, 'p50'):>8.2f}"
             f"{median(base, 'p99'):>8.2f}{median(prod_, 'rps'):>18.0f}"
             f"{median(prod_, 'p50'):>8.2f}{median(prod_, 'p99'):>8.2f}"
-            f"{median(prod_, 'rps') / median(base, 'rps'):>7.0f}x  "
-            f"{targets.get(name, '')}"
+            + (
+                f"{median(prod_, 'rps') / median(base, 'rps'):>7.0f}x  "
+                if median(base, "rps")
+                else f"{'n/a':>8}  "  # the built-in server finished no request
+            )
+            + f"{targets.get(name, '')}"
             + (f"  ({errors} non-2xx answers)" if errors else "")
             + (f"  ({timeouts} timed out)" if timeouts else "")
         )
