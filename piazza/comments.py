@@ -169,7 +169,7 @@ def check_database(path: Path) -> None:
         if file.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
             raise CommentsError(f"{path}: not an SQLite database (wrong header)")
     try:
-        with _read_only(path) as db:
+        with read_only(path) as db:
             (verdict,) = db.execute("PRAGMA integrity_check").fetchone()
             tables = {
                 row[0]
@@ -188,14 +188,15 @@ def check_database(path: Path) -> None:
         )
 
 
-def _read_only(path: Path) -> contextlib.closing[sqlite3.Connection]:
+def read_only(path: Path) -> contextlib.closing[sqlite3.Connection]:
+    """A read-only connection to the SQLite database ``path``, closed on exit."""
     return contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True))
 
 
 def _copy(source: Path, partial: Path) -> None:
     """SQLite's online backup of ``source`` into a new file ``partial``."""
     with (
-        _read_only(source) as src,
+        read_only(source) as src,
         contextlib.closing(sqlite3.connect(partial)) as dst,
     ):
         src.backup(dst)
@@ -268,7 +269,7 @@ def restore(
     try:
         db.parent.mkdir(parents=True, exist_ok=True)
         with (
-            _read_only(file) as src,
+            read_only(file) as src,
             contextlib.closing(sqlite3.connect(db, timeout=30)) as dst,
         ):
             src.backup(dst)

@@ -38,7 +38,6 @@ readers. Isso itself is unchanged.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import os
@@ -46,12 +45,14 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict
+from pathlib import Path
 from urllib.parse import parse_qsl
 
 import isso as isso_package
 from isso import config, core, html, make_app, wsgi
 from werkzeug.test import Client
 
+from piazza.comments import read_only
 from piazza.processes import ProcessLock
 
 logger = logging.getLogger("piazza.isso")
@@ -193,9 +194,7 @@ def warm(app, dbpath: str, threads: int) -> int:
     if threads <= 0 or not os.path.isfile(dbpath):
         return 0
     try:
-        with contextlib.closing(
-            sqlite3.connect(f"file:{dbpath}?mode=ro", uri=True)
-        ) as db:
+        with read_only(Path(dbpath)) as db:
             uris = [row[0] for row in db.execute(NEWEST_THREADS, (threads,))]
         client = Client(app)
         for uri in uris:

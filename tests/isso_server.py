@@ -80,16 +80,16 @@ def new_comment(
     body = {key: value for key, value in body.items() if value is not None}
     body["parent"] = parent
     body["title"] = uri if title is None else title
-    return _json(
+    return call(
         f"{base_url}/new?uri={urllib.parse.quote(uri)}",
-        data=json.dumps(body).encode(),
+        body,
         headers={"X-Forwarded-For": reader},
-    )
+    )[2]
 
 
 def thread(base_url: str, uri: str) -> dict:
     """GET /?uri=URI: the thread (total_replies, replies with their replies)."""
-    return _json(f"{base_url}/?uri={urllib.parse.quote(uri)}")
+    return call(f"{base_url}/?uri={urllib.parse.quote(uri)}")[2]
 
 
 def free_port() -> int:
@@ -189,7 +189,7 @@ def _wait(server: IssoServer, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            _json(f"{server.url}/config")
+            call(f"{server.url}/config")
             return
         except (urllib.error.URLError, ConnectionError):
             if server.process.poll() is not None or time.monotonic() > deadline:
@@ -200,9 +200,14 @@ def _wait(server: IssoServer, timeout: float = 30) -> None:
             time.sleep(0.05)
 
 
-def _json(url: str, data: bytes | None = None, headers: dict | None = None) -> dict:
+def call(url: str, data: object = None, *, method: str | None = None, headers=None):
+    """One request to Isso's JSON API (``data``, if any, sent as JSON):
+    (status, headers, the decoded answer). An HTTP error raises HTTPError."""
     request = urllib.request.Request(
-        url, data=data, headers={"Content-Type": "application/json", **(headers or {})}
+        url,
+        data=None if data is None else json.dumps(data).encode(),
+        method=method,
+        headers={"Content-Type": "application/json", **(headers or {})},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
+        return response.status, response.headers, json.loads(response.read())

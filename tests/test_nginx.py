@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, free_port, need_tool
-from isso_server import IssoServer, running_isso_gunicorn
+from isso_server import IssoServer, call, running_isso_gunicorn
 from lxml import html
 from rich.console import Console
 
@@ -444,14 +444,7 @@ def test_isso_sees_the_readers_address_and_scheme_as_nginx_does(served):
 
 def _isso(served, path, data=None, method=None, headers=None):
     """A request straight to gunicorn (nginx's upstream): status, headers, JSON."""
-    request = urllib.request.Request(
-        f"{served.isso.url}{path}",
-        data=None if data is None else json.dumps(data).encode(),
-        method=method,
-        headers={"Content-Type": "application/json", **(headers or {})},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.status, response.headers, json.loads(response.read())
+    return call(f"{served.isso.url}{path}", data, method=method, headers=headers)
 
 
 def test_isso_tells_nginx_to_keep_an_answer_to_the_end_of_its_second(served):
