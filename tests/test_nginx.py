@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import http.client
 import io
 import json
 import os
 import shutil
 import sqlite3
 import ssl
-import subprocess
 import threading
 import time
 import urllib.error
@@ -23,20 +21,13 @@ import pytest
 from conftest import ROOT, free_port, need_tool
 from isso_server import IssoServer, call, running_isso_gunicorn
 from lxml import html
+from nginx_server import need_nginx, request, running_nginx
 from rich.console import Console
 
 from piazza.comments import backup, restore
-from piazza.nginxconf import (
-    BROTLI_STATIC_MODULE,
-    SAMPLE,
-    Local,
-    render_main,
-    render_site,
-)
-from piazza.processes import stop
+from piazza.nginxconf import BROTLI_STATIC_MODULE
 from piazza.publish import publish, rollback
 
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 PRECOMPRESS = "pelican.plugins.precompress"
 
 
@@ -64,64 +55,14 @@ class Served:
     releases: tuple[str, str]
     isso: IssoServer | None = None
 
-    def get(
-        self,
-        path: str,
-        headers: dict[str, str] | None = None,
-        *,
-        port: int = 0,
-        method: str = "GET",
-        body: bytes | None = None,
-    ) -> tuple[int, http.client.HTTPMessage, bytes]:
-        if port:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        else:
-            conn = http.client.HTTPSConnection(
-                "127.0.0.1", self.https_port, context=self.context, timeout=10
-            )
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            response = conn.getresponse()
-            return response.status, response.headers, response.read()
-        finally:
-            conn.close()
-
-
-def make_cert(folder: Path) -> tuple[Path, Path]:
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-days",
-            "2",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
+    def get(self, path: str, headers: dict[str, str] | None = None, **kwargs):
+        """(status, headers, body); see nginx_server.request."""
+        return request(self.https_port, self.context, path, headers, **kwargs)
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[Served]:
-    need_tool(
-        Path(NGINX).exists(), "nginx is not installed (apt-get install nginx-light)"
-    )
-    need_tool(shutil.which("openssl") is not None, "openssl is not installed")
+    need_nginx()
     brotli = BROTLI_STATIC_MODULE.exists()
     base = tmp_path_factory.mktemp("nginx")
     quiet = Console(file=io.StringIO())
@@ -145,67 +86,14 @@ def served(tmp_path_factory) -> Iterator[Served]:
     )
     second = publish(str(target), content=content, overrides=overrides, console=quiet)
 
-    prefix = base / "prefix"
-    for sub in ("logs", "tmp"):
-        (prefix / sub).mkdir(parents=True)
-    cert, key = make_cert(base)
     isso_port = free_port()
-    local = Local(
-        root=target / "current",
-        https_port=free_port(),
-        http_port=free_port(),
-        cert=cert,
-        key=key,
-        logs=prefix / "logs",
-        isso_port=isso_port,
-    )
-    site_conf = prefix / "piazza.conf"
-    site_conf.write_text(render_site(SAMPLE.read_text(), local, brotli=brotli))
-    main_conf = prefix / "nginx.conf"
-    main_conf.write_text(render_main(site_conf, prefix, brotli=brotli))
-    command = [
-        NGINX,
-        "-p",
-        str(prefix),
-        "-c",
-        str(main_conf),
-        "-e",
-        str(prefix / "error.log"),
-    ]
-    syntax = subprocess.run(
-        [*command, "-t"], capture_output=True, text=True, check=False
-    )
-    assert syntax.returncode == 0, (
-        f"nginx -t rejects the sample config:\n{syntax.stderr}"
-    )
-
-    context = ssl.create_default_context(cafile=str(cert))
-    site = f"https://127.0.0.1:{local.https_port}"
-    with running_isso_gunicorn(base / "isso", site, port=isso_port) as isso:
-        result = Served(
-            target, local.https_port, local.http_port, context, content,
-            (first.release, second.release), isso,
-        )  # fmt: skip
-        proc = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        try:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    status, _, _ = result.get("/")
-                    if status == 200:
-                        break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        "nginx did not start: " + (prefix / "error.log").read_text()
-                    )
-                time.sleep(0.05)
-            yield result
-        finally:
-            stop(proc)
+    with running_nginx(base, target / "current", isso_port, brotli=brotli) as nginx:
+        site = f"https://127.0.0.1:{nginx.local.https_port}"
+        with running_isso_gunicorn(base / "isso", site, port=isso_port) as isso:
+            yield Served(
+                target, nginx.local.https_port, nginx.local.http_port,
+                nginx.context, content, (first.release, second.release), isso,
+            )  # fmt: skip
 
 
 def test_pages_are_served_from_the_current_release(served):

@@ -1,0 +1,162 @@
+"""deploy/nginx.conf, rendered for loopback (piazza/nginxconf.py) and run for real.
+
+    with running_nginx(tmp_path, root, isso_port) as nginx:
+        status, headers, body = nginx.get("/comments/?uri=/2026/post/")
+
+The site's files come from ``root`` (a folder, or a target's current/
+symlink), the comments from an Isso (gunicorn) on ``isso_port``; HTTPS with a
+certificate made for 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import shutil
+import ssl
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from conftest import free_port, need_tool
+
+from piazza.nginxconf import (
+    BROTLI_STATIC_MODULE,
+    SAMPLE,
+    Local,
+    render_main,
+    render_site,
+)
+from piazza.processes import stop
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def need_nginx() -> None:
+    need_tool(
+        Path(NGINX).exists(), "nginx is not installed (apt-get install nginx-light)"
+    )
+    need_tool(shutil.which("openssl") is not None, "openssl is not installed")
+
+
+def make_cert(folder: Path) -> tuple[Path, Path]:
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def request(
+    https_port: int,
+    context: ssl.SSLContext,
+    path: str,
+    headers: dict[str, str] | None = None,
+    *,
+    port: int = 0,
+    method: str = "GET",
+    body: bytes | None = None,
+) -> tuple[int, http.client.HTTPMessage, bytes]:
+    """One request over HTTPS to ``https_port`` (or plain HTTP to ``port``)."""
+    if port:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    else:
+        conn = http.client.HTTPSConnection(
+            "127.0.0.1", https_port, context=context, timeout=10
+        )
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        conn.close()
+
+
+@dataclass(frozen=True)
+class RunningNginx:
+    local: Local
+    context: ssl.SSLContext
+    prefix: Path
+
+    def get(self, path: str, headers: dict[str, str] | None = None, **kwargs):
+        """(status, headers, body) of one request; see :func:`request`."""
+        return request(self.local.https_port, self.context, path, headers, **kwargs)
+
+
+@contextlib.contextmanager
+def running_nginx(
+    base: Path, root: Path, isso_port: int, *, brotli: bool | None = None
+) -> Iterator[RunningNginx]:
+    """deploy/nginx.conf serving ``root`` and proxying /comments/ to
+    ``isso_port``, from a prefix under ``base``; stopped on exit."""
+    need_nginx()
+    if brotli is None:
+        brotli = BROTLI_STATIC_MODULE.exists()
+    prefix = base / "prefix"
+    for sub in ("logs", "tmp"):
+        (prefix / sub).mkdir(parents=True)
+    cert, key = make_cert(base)
+    local = Local(
+        root=root,
+        https_port=free_port(),
+        http_port=free_port(),
+        cert=cert,
+        key=key,
+        logs=prefix / "logs",
+        isso_port=isso_port,
+    )
+    site_conf = prefix / "piazza.conf"
+    site_conf.write_text(render_site(SAMPLE.read_text(), local, brotli=brotli))
+    main_conf = prefix / "nginx.conf"
+    main_conf.write_text(render_main(site_conf, prefix, brotli=brotli))
+    command = [NGINX, "-p", str(prefix), "-c", str(main_conf)]
+    command += ["-e", str(prefix / "error.log")]
+    syntax = subprocess.run(
+        [*command, "-t"], capture_output=True, text=True, check=False
+    )
+    assert syntax.returncode == 0, (
+        f"nginx -t rejects the sample config:\n{syntax.stderr}"
+    )
+    nginx = RunningNginx(local, ssl.create_default_context(cafile=str(cert)), prefix)
+    proc = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                nginx.get("/")
+                break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    "nginx did not start: " + (prefix / "error.log").read_text()
+                )
+            time.sleep(0.05)
+        yield nginx
+    finally:
+        stop(proc)
