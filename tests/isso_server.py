@@ -122,6 +122,37 @@ base = {site}
 """
 
 
+# deploy/isso.cfg's $NAME references, for running it in tests.
+PRODUCTION_SECRETS = {
+    "ISSO_ADMIN_PASSWORD": "prova-admin-9f3k",
+    "ISSO_HASH_SALT": "sale-di-prova-1234",
+    "ISSO_SMTP_HOST": "127.0.0.1",
+    "ISSO_SMTP_USERNAME": "commenti",
+    "ISSO_SMTP_PASSWORD": "prova-smtp",
+    "ISSO_NOTIFY_TO": "redazione@officineardesia.example",
+}
+
+
+def production_config(
+    folder: Path, port: int, changes: tuple[tuple[str, str], ...] = ()
+) -> Path:
+    """deploy/isso.cfg with only its paths and port moved under ``folder``,
+    and the (old line, new line) ``changes`` made."""
+    text = (ROOT / "deploy" / "isso.cfg").read_text(encoding="utf-8")
+    for old, new in (
+        ("dbpath = /var/lib/isso/comments.db", f"dbpath = {folder / 'comments.db'}"),
+        ("log-file = /var/log/isso/isso.log", f"log-file = {folder / 'isso.log'}"),
+        ("listen = http://127.0.0.1:8080", f"listen = http://127.0.0.1:{port}"),
+        *changes,
+    ):
+        assert old in text, f"deploy/isso.cfg no longer has {old!r}"
+        text = text.replace(old, new)
+    folder.mkdir(parents=True, exist_ok=True)
+    config_file = folder / "isso.cfg"
+    config_file.write_text(text, encoding="utf-8")
+    return config_file
+
+
 @contextlib.contextmanager
 def running_isso(
     folder: Path, site: str = "http://127.0.0.1:8000", port: int | None = None
@@ -143,12 +174,24 @@ def running_isso_gunicorn(
     site: str = "http://127.0.0.1:8000",
     port: int | None = None,
     workers: int = 2,
+    *,
+    production: tuple[tuple[str, str], ...] | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[IssoServer]:
-    """Isso as production runs it: gunicorn with deploy/gunicorn.conf.py."""
+    """Isso as production runs it: gunicorn with deploy/gunicorn.conf.py.
+
+    With ``production`` (changes, maybe none, see :func:`production_config`)
+    it runs deploy/isso.cfg itself, with :data:`PRODUCTION_SECRETS` in its
+    environment, instead of the tests' configuration. ``env`` adds variables.
+    """
     port = port or free_port()
     cfg, db, log = _prepare(folder, port, site, "gunicorn.log")
+    if production is not None:
+        cfg = production_config(folder, port, production)
     env = {
         **os.environ,
+        **(PRODUCTION_SECRETS if production is not None else {}),
+        **(env or {}),
         "ISSO_SETTINGS": str(cfg),
         "ISSO_BIND": f"127.0.0.1:{port}",
         "ISSO_WORKERS": str(workers),

@@ -19,7 +19,15 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
-from isso_server import config, free_port, new_comment, running_isso, thread
+from isso_server import PRODUCTION_SECRETS as SECRETS
+from isso_server import (
+    config,
+    free_port,
+    new_comment,
+    production_config,
+    running_isso,
+    thread,
+)
 
 from piazza.comments import (
     CommentsError,
@@ -201,30 +209,6 @@ def test_running_reports_why_isso_did_not_start(tmp_path):
 
 
 # --- The production configuration, run for real ----------------------------------
-
-SECRETS = {
-    "ISSO_ADMIN_PASSWORD": "prova-admin-9f3k",
-    "ISSO_HASH_SALT": "sale-di-prova-1234",
-    "ISSO_SMTP_HOST": "127.0.0.1",
-    "ISSO_SMTP_USERNAME": "commenti",
-    "ISSO_SMTP_PASSWORD": "prova-smtp",
-    "ISSO_NOTIFY_TO": "redazione@officineardesia.example",
-}
-
-
-def production_config(folder: Path, port: int) -> Path:
-    """deploy/isso.cfg with only its paths and port moved under ``folder``."""
-    text = (ROOT / "deploy" / "isso.cfg").read_text(encoding="utf-8")
-    for old, new in (
-        ("dbpath = /var/lib/isso/comments.db", f"dbpath = {folder / 'comments.db'}"),
-        ("log-file = /var/log/isso/isso.log", f"log-file = {folder / 'isso.log'}"),
-        ("listen = http://127.0.0.1:8080", f"listen = http://127.0.0.1:{port}"),
-    ):
-        assert old in text, f"deploy/isso.cfg no longer has {old!r}"
-        text = text.replace(old, new)
-    config_file = folder / "isso.cfg"
-    config_file.write_text(text, encoding="utf-8")
-    return config_file
 
 
 def gunicorn(config_file: Path, port: int, env: dict) -> subprocess.Popen:
