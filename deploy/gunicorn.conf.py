@@ -13,7 +13,9 @@ cache absorbs most reads anyway.
 
 Before starting, the configuration's $NAME references are checked: Isso
 leaves an unset one as the literal text "$NAME" (an admin password anyone
-could guess), so gunicorn refuses to start instead.
+could guess), so gunicorn refuses to start instead. So is the staff file
+($PIAZZA_STAFF_FILE, default content/staff.toml; see piazza/isso_staff.py):
+a mistake in it stops the start with its file and line.
 """
 
 import multiprocessing
@@ -70,4 +72,16 @@ def _check_settings() -> None:
         )
 
 
+def _check_staff() -> None:
+    """The staff file (piazza/isso_staff.py) must load: say why, not a traceback."""
+    sys.path.insert(0, pythonpath)
+    from piazza.staff import StaffError, load_staff, staff_file  # noqa: PLC0415
+
+    try:
+        load_staff(staff_file())
+    except StaffError as exc:
+        sys.exit(f"gunicorn.conf.py: {exc}")
+
+
 _check_settings()
+_check_staff()

@@ -39,7 +39,9 @@ CREATE TABLE IF NOT EXISTS piazza_bans (
 CREATE TABLE IF NOT EXISTS piazza_staff_comments (
     comment_id INTEGER PRIMARY KEY,
     staff TEXT NOT NULL,           -- the staff member's key (content/staff.toml)
-    created REAL NOT NULL
+    created REAL NOT NULL          -- the comment's own (comments.created): SQLite
+                                   -- may reuse a deleted comment's id, and the
+                                   -- new comment must not inherit the badge
 );
 -- Why a comment needs the moderator's eye (e.g. it claims a staff name).
 CREATE TABLE IF NOT EXISTS piazza_flags (

@@ -53,6 +53,7 @@ from isso import config, core, html, make_app, wsgi
 from werkzeug.test import Client
 
 from piazza.comments import read_only
+from piazza.isso_staff import StaffBadges
 from piazza.processes import ProcessLock
 
 logger = logging.getLogger("piazza.isso")
@@ -225,7 +226,8 @@ isso_package.ProcessMixin = SharedLockMixin
 isso = make_app(settings, threading=False, multiprocessing=True)
 _warmed = warm(isso, dbpath, int(os.environ.get("ISSO_WARM_THREADS", "50")))
 logger.info("rendered the comments of the %d newest threads", _warmed)
-reads = ThreadReads(isso, dbpath, settings.getiter("general", "host"))
+staff = StaffBadges.from_environment(isso, dbpath)  # piazza/isso_staff.py
+reads = ThreadReads(staff, dbpath, settings.getiter("general", "host"))
 
 
 def application(environ, start_response):
