@@ -6,11 +6,12 @@ A relative ``COMMENTS_STAFF_FILE`` is inside the content folder (``PATH``).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from configuration import integer, number
 
 from comments.errors import CommentsError
 
@@ -101,23 +102,8 @@ def _url(values: Mapping[str, Any], key: str) -> str | None:
 
 
 def _number(values: Mapping[str, Any], key: str, minimum: float = 0.001) -> float:
-    value = values[key]
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value < minimum
-    ):
-        raise CommentsError(
-            f"setting {key} must be a number ≥ {minimum}, not {value!r}"
-        )
-    return float(value)
+    return number(values, key, CommentsError, minimum)
 
 
 def _integer(values: Mapping[str, Any], key: str, minimum: int = 1) -> int:
-    value = values[key]
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise CommentsError(
-            f"setting {key} must be a whole number ≥ {minimum}, not {value!r}"
-        )
-    return value
+    return integer(values, key, CommentsError, minimum)

@@ -8,9 +8,10 @@ because a badge rule silently dropped would be worse than a failed build.
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
+
+from configuration import array_of_tables, parse_toml, read_text
 
 from comments.errors import CommentsError
 from comments.model import StaffMember
@@ -18,44 +19,18 @@ from comments.model import StaffMember
 KNOWN_KEYS = ("key", "name", "emails", "authors")
 _HEADER = re.compile(r"^\s*\[\[\s*staff\s*\]\]\s*(?:#.*)?$")
 _KEY = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
-_TOML_LINE = re.compile(r"\s*\(at line (\d+)(?:, column \d+)?\)")
 
 
 def load_staff(path: Path) -> tuple[StaffMember, ...]:
     """The staff in ``path``; none if the file does not exist."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return ()
-    except UnicodeDecodeError as exc:
-        raise CommentsError(f"not UTF-8 text ({exc.reason})", path=path) from None
-    except OSError as exc:
-        raise CommentsError(f"cannot read: {exc.strerror}", path=path) from None
-    return parse_staff(text, path)
+    text = read_text(path, CommentsError)
+    return () if text is None else parse_staff(text, path)
 
 
 def parse_staff(text: str, path: Path | str) -> tuple[StaffMember, ...]:
     """Parse and validate staff.toml text; ``path`` is for messages only."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        match = _TOML_LINE.search(str(exc))
-        message = _TOML_LINE.sub("", str(exc)).strip(" .")
-        raise CommentsError(
-            f"not valid TOML: {message}; check quotes, commas and brackets",
-            path=path,
-            line=int(match.group(1)) if match else None,
-        ) from None
-    unknown = sorted(set(data) - {"staff"})
-    if unknown:
-        raise CommentsError(
-            f"unknown top-level key {unknown[0]!r}: each person goes in their "
-            "own [[staff]] table",
-            path=path,
-        )
-    tables = data.get("staff", [])
-    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
-        raise CommentsError("'staff' must be a list of [[staff]] tables", path=path)
+    data = parse_toml(text, path, CommentsError)
+    tables = array_of_tables(data, "staff", "person", path, CommentsError)
     lines = text.splitlines()
     headers = [n for n, line in enumerate(lines, 1) if _HEADER.match(line)]
     members: list[StaffMember] = []
