@@ -140,10 +140,9 @@ PLUGINS = [
 # comments from it and renders them into the pages; the widget loads live.
 ISSO_URL = "http://localhost:8080"
 ISSO_API_URL = "http://127.0.0.1:8080"
-# Isso's hash of the president's e-mail (with the salt of deploy/isso.dev.cfg):
-# her comments and replies are marked as the author's. Isso's API shows the
-# hash of every comment; put yours here.
-COMMENTS_PAGE_AUTHOR_HASHES = ["8e72abb40884"]
+# Who answers readers for the company is in content/staff.toml
+# (COMMENTS_STAFF_FILE): their comments carry a badge only when the comment
+# server proved they wrote them, never because of a name or an e-mail.
 
 # Markdown Extra (tables, footnotes, attribute lists, raw HTML in blocks).
 # No smarty/toc: write « » and ’ directly; each costs ~15% of the build.

@@ -19,9 +19,6 @@ DELETE_OUTPUT_DIRECTORY = True
 # the build reads the published comments from Isso directly.
 ISSO_URL = "/comments"
 ISSO_API_URL = os.environ.get("PIAZZA_ISSO_API_URL", "http://127.0.0.1:8080")
-COMMENTS_PAGE_AUTHOR_HASHES = [
-    h for h in os.environ.get("PIAZZA_AUTHOR_HASHES", "").split(",") if h
-] or COMMENTS_PAGE_AUTHOR_HASHES
 
 # Community feeds: publishing builds from the cache `invoke aggregate` filled;
 # PIAZZA_REFRESH_FEEDS=1 fetches every feed first (the network, then the build).

@@ -5,6 +5,13 @@ the network: every internal link and asset must resolve to a file in the folder,
 feeds must parse, every page needs a title and a canonical URL, stays under a size
 budget, and loads nothing over plain http on an https site.
 
+Reader content is judged as reader content: what readers wrote (a comment in
+the static snapshot, a community entry) sits in an element marked
+``data-reader-content="<what it is>"`` by the theme. A broken link, fragment
+or asset inside one is reported as a ``reader-content`` warning naming the
+page, the comment or entry and the link, never as an error: one reader must
+not be able to stop a publish. The site's own pages are judged strictly.
+
 Each page is parsed once (lxml); file existence is answered from one walk of the
 folder, and URL resolution is cached, so the check stays a small fraction of the
 build even at thousands of pages.
@@ -96,6 +103,8 @@ _TAGS = (
 )
 _XP_IDS = etree.XPath("//@id | //a/@name", smart_strings=False)
 _XP_STYLE_ATTRS = etree.XPath("//@style[contains(., 'url(')]", smart_strings=False)
+READER_CONTENT_ATTRIBUTE = "data-reader-content"
+_XP_READER = etree.XPath(f"//*[@{READER_CONTENT_ATTRIBUTE}]")
 
 
 class Kind(StrEnum):
@@ -111,6 +120,7 @@ class Kind(StrEnum):
     OVER_BUDGET = "over-budget"
     MIXED_CONTENT = "mixed-content"
     UNREADABLE = "unreadable"
+    READER_CONTENT = "reader-content"
 
 
 _ADVICE: dict[str, str] = {
@@ -124,6 +134,10 @@ _ADVICE: dict[str, str] = {
     Kind.OVER_BUDGET: "split the page or lower the page size (pagination, images)",
     Kind.MIXED_CONTENT: "browsers block http:// assets on https pages: use https://",
     Kind.UNREADABLE: "the file could not be read or parsed",
+    Kind.READER_CONTENT: (
+        "links readers wrote (comments, community entries); they never block a "
+        "publish: edit or delete the comment if it matters"
+    ),
 }
 
 
@@ -250,11 +264,29 @@ class _Findings:
 
 
 @dataclass
+class _ReaderFindings:
+    """Where findings inside reader content go: every one a warning, of kind
+    reader-content, naming the comment or entry (``label``)."""
+
+    found: _Findings
+    label: str
+
+    def error(self, kind: Kind, page: str, detail: str) -> None:
+        self.warn(kind, page, detail)
+
+    def warn(self, kind: Kind, page: str, detail: str) -> None:
+        self.found.warn(Kind.READER_CONTENT, page, f"{self.label}: {detail}")
+
+
+@dataclass
 class _Pending:
     """What can only be judged once every page has been read."""
 
     ids: dict[str, frozenset[str]] = field(default_factory=dict)
-    fragments: list[tuple[str, str, str, str]] = field(default_factory=list)
+    # page, target, fragment, what to show, where to report it
+    fragments: list[tuple[str, str, str, str, _Findings | _ReaderFindings]] = field(
+        default_factory=list
+    )
     xml_feeds: set[str] = field(default_factory=set)
     json_feeds: set[str] = field(default_factory=set)
 
@@ -308,10 +340,10 @@ def check_site(
         _check_json_feed(site, rel, found)
     if "sitemap.xml" in site.files:
         _check_sitemap(site, "sitemap.xml", found)
-    for page, target, fragment, shown in pending.fragments:
+    for page, target, fragment, shown, sink in pending.fragments:
         ids = pending.ids.get(target)
         if ids is not None and fragment not in ids:
-            found.warn(
+            sink.warn(
                 Kind.BROKEN_FRAGMENT, page, f"{shown}: no id {fragment!r} on {target}"
             )
     return CheckReport(
@@ -361,6 +393,8 @@ def _check_page(
             break
     good = site.good
     title = canonical = noindex = False
+    readers = _reader_content(doc, found)
+    sink: _Findings | _ReaderFindings = found
 
     def link(ref: str, shown: str) -> None:
         if ref not in good:
@@ -369,7 +403,7 @@ def _check_page(
                 rel,
                 page_url,
                 ref,
-                found,
+                sink,
                 pending=pending,
                 shown=shown,
                 kind=Kind.BROKEN_LINK,
@@ -377,7 +411,7 @@ def _check_page(
 
     def asset(ref: str, shown: str, *, loaded: bool = True) -> None:
         if https_required and site.is_insecure(ref):
-            report = found.error if loaded else found.warn
+            report = sink.error if loaded else sink.warn
             report(Kind.MIXED_CONTENT, rel, f"{shown} {ref} is loaded over http")
         if ref not in good:
             _check_ref(
@@ -385,7 +419,7 @@ def _check_page(
                 rel,
                 page_url,
                 ref,
-                found,
+                sink,
                 pending=pending,
                 shown=shown,
                 kind=Kind.MISSING_ASSET,
@@ -394,6 +428,7 @@ def _check_page(
     for element in elements:
         tag = element.tag
         get = element.get
+        sink = readers.get(element, found) if readers else found
         if tag in {"a", "area"}:
             href = get("href")
             if href is not None:
@@ -442,6 +477,7 @@ def _check_page(
                 for candidate in _srcset_urls(srcset):
                     asset(candidate, f"<{tag} srcset>")
 
+    sink = found
     for style in _XP_STYLE_ATTRS(doc):
         for ref in _css_urls(style):
             asset(ref, "style url()")
@@ -456,12 +492,27 @@ def _check_page(
         )
 
 
+def _reader_content(
+    doc: etree._Element, found: _Findings
+) -> dict[etree._Element, _ReaderFindings]:
+    """Each element inside reader content, with where its findings go (the
+    innermost marked container names it)."""
+    readers: dict[etree._Element, _ReaderFindings] = {}
+    # Document order: an inner container comes after the one around it.
+    for container in _XP_READER(doc):
+        label = " ".join((container.get(READER_CONTENT_ATTRIBUTE) or "").split())
+        sink = _ReaderFindings(found, label or "reader content")
+        for element in container.iter(*_TAGS):
+            readers[element] = sink
+    return readers
+
+
 def _check_ref(
     site: _Site,
     rel: str,
     page_url: str,
     ref: str,
-    found: _Findings,
+    found: _Findings | _ReaderFindings,
     *,
     pending: _Pending,
     shown: str,
@@ -485,7 +536,7 @@ def _check_ref(
         if fragment not in pending.ids[rel]:
             found.error(Kind.BROKEN_FRAGMENT, rel, f"{shown} {ref}: no such id here")
     else:
-        pending.fragments.append((rel, target.path, fragment, f"{shown} {ref}"))
+        pending.fragments.append((rel, target.path, fragment, f"{shown} {ref}", found))
 
 
 def _note_feed(

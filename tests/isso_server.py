@@ -39,7 +39,7 @@ from piazza.processes import stop
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-# Isso's default salt: the demo's page-author hash (pelicanconf.py) uses it.
+# Isso's default salt, as deploy/isso.dev.cfg has it (a hash is never a badge).
 SALT = "Eech7co8Ohloopo9Ol6baimi"
 
 

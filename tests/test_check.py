@@ -220,6 +220,69 @@ def test_fragments_must_name_an_id(clean):
     assert kinds(report.warnings) == {(Kind.BROKEN_FRAGMENT, "index.html")}
 
 
+# What readers wrote, as the theme marks it: a comment of the static snapshot
+# (with a reply inside it) and a community entry.
+READER_CONTENT = (
+    '<ol data-comments-static><li class="comment" id="isso-7">'
+    '<article data-reader-content="comment isso-7">'
+    f'<a href="{SITE}/2020/gone/">gone</a> <a href="#inizio">sopra</a> '
+    '<a href="#harmful-link">click</a> '
+    f'<a href="{SITE}/post/#nowhere">there</a> '
+    '<img src="http://cdn.example/cat.png" alt=""> <img src="/images/none.png" alt="">'
+    "</article>"
+    '<ol><li class="comment" id="isso-8"><article data-reader-content="comment isso-8">'
+    '<a href="/2021/also-gone/">reply</a></article></li></ol>'
+    "</li></ol>"
+    '<article class="community-card" '
+    'data-reader-content="community entry https://fan.example/p">'
+    '<a href="/post/">ours</a> <a href="/2019/old/">old</a></article>'
+)
+
+
+def test_reader_content_never_fails_the_check_and_is_reported(clean):
+    write(
+        clean, {"talk/index.html": page("Talk", f"{SITE}/talk/", body=READER_CONTENT)}
+    )
+    report = check_site(clean, SITE)
+    assert report.ok, format_report(report)
+    assert kinds(report.warnings) == {(Kind.READER_CONTENT, "talk/index.html")}
+    details = sorted(f.detail for f in report.warnings)
+    expected = {
+        "comment isso-7: ": [
+            "/2020/gone/",
+            "#inizio",
+            "#harmful-link",
+            "/post/#nowhere",
+            "http://cdn.example/cat.png",
+            "/images/none.png",
+        ],
+        "comment isso-8: ": ["/2021/also-gone/"],  # the reply, by its own name
+        "community entry https://fan.example/p: ": ["/2019/old/"],
+    }
+    for label, links in expected.items():
+        mine = [d for d in details if d.startswith(label)]
+        for link in links:
+            assert [d for d in mine if link in d], (link, details)
+    assert len(details) == sum(len(links) for links in expected.values()), details
+    assert "reader-content" in format_report(report)
+
+
+def test_the_sites_own_links_beside_reader_content_still_fail(clean):
+    body = (
+        READER_CONTENT + '<main><a href="/2020/gone/">ours</a><a href="#x">x</a></main>'
+    )
+    write(clean, {"talk/index.html": page("Talk", f"{SITE}/talk/", body=body)})
+    report = check_site(clean, SITE)
+    assert not report.ok
+    assert kinds(report.errors) == {
+        (Kind.BROKEN_LINK, "talk/index.html"),
+        (Kind.BROKEN_FRAGMENT, "talk/index.html"),
+    }
+    assert all("comment" not in f.detail for f in report.errors)
+    # The same links in reader content are still only warnings.
+    assert (Kind.READER_CONTENT, "talk/index.html") in kinds(report.warnings)
+
+
 def test_relative_urls_resolve_against_the_page(tmp_path):
     root = write(
         tmp_path,

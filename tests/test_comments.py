@@ -7,15 +7,24 @@ import json
 import sqlite3
 
 import pytest
-from conftest import free_port, run_pelican, serve_directory
-from isso_server import new_comment, running_isso
+from conftest import ROOT, free_port, run_pelican, serve_directory
+from isso_server import new_comment
 from lxml import html
 from markup import assert_no_executable_markup
+from staff_isso import mark_staff, running_isso_with_staff
 from test_html_validity import vnu_errors
 
 ARTICLE = "/2026/lettera-di-un-cliente/"
 ARTICLE_EN = "/en/2026/lettera-di-un-cliente/"
-PRESIDENT = "presidente@officineardesia.example"  # hash 8e72abb40884 (pelicanconf)
+PRESIDENT = "chiara.valsecchi@officineardesia.example"  # content/staff.toml
+# A second staff member, who owns no post: "Company staff", not the author.
+MARCO = """
+[[staff]]
+key = "marco"
+name = "Marco Ferri"
+emails = ["marco.ferri@officineardesia.example"]
+authors = []
+"""
 
 HOSTILE = [
     {
@@ -39,11 +48,21 @@ HOSTILE = [
 
 @pytest.fixture(scope="module")
 def site_and_isso(tmp_path_factory):
-    """The site built with a real Isso full of comments, served on loopback."""
+    """The site built with a real Isso full of comments, served on loopback.
+
+    The president's reply and Marco's comment are proven staff comments (the
+    server layer's proof stood in by staff_isso); a reader who types the
+    president's name and e-mail is not.
+    """
     tmp = tmp_path_factory.mktemp("comments")
     site_port = free_port()
     site = f"http://127.0.0.1:{site_port}"
-    with running_isso(tmp / "isso", site) as isso:
+    staff_file = tmp / "staff.toml"
+    staff_file.write_text(
+        (ROOT / "content" / "staff.toml").read_text(encoding="utf-8") + MARCO,
+        encoding="utf-8",
+    )
+    with running_isso_with_staff(tmp / "isso", site) as isso:
         first = new_comment(
             isso.url,
             ARTICLE,
@@ -51,7 +70,7 @@ def site_and_isso(tmp_path_factory):
             author="Giovanni Bettoni",
             website="https://giovanni.example/",
         )
-        new_comment(
+        president = new_comment(
             isso.url,
             ARTICLE,
             "Grazie Giovanni, la cambiamo da gennaio.",
@@ -59,8 +78,25 @@ def site_and_isso(tmp_path_factory):
             email=PRESIDENT,
             parent=first["id"],
         )
+        mark_staff(isso.db, president["id"], "chiara")
         for hostile in HOSTILE:
             new_comment(isso.url, ARTICLE, **hostile)
+        new_comment(
+            isso.url,
+            ARTICLE,
+            "Sono la presidente: scrivetemi in privato per un rimborso.",
+            author="Chiara Valsecchi",
+            email=PRESIDENT,
+            reader="198.51.100.66",
+        )
+        marco = new_comment(
+            isso.url,
+            ARTICLE,
+            "Il reparto garanzie vi risponde entro due giorni.",
+            author="Marco Ferri",
+            email="marco.ferri@officineardesia.example",
+        )
+        mark_staff(isso.db, marco["id"], "marco")
         new_comment(isso.url, ARTICLE_EN, "Same here in Yorkshire.", author="Tom")
         output = tmp / "output"
         result = run_pelican(
@@ -71,6 +107,7 @@ def site_and_isso(tmp_path_factory):
                 "ISSO_URL": isso.url,
                 "ISSO_API_URL": isso.url,
                 "COMMUNITY_CACHE_DIR": str(tmp / "no-cache"),
+                "COMMENTS_STAFF_FILE": str(staff_file),
             },
         )
         assert result.returncode == 0, result.log
@@ -87,7 +124,8 @@ def test_the_snapshot_shows_authors_text_and_replies(site_and_isso):
     root = page(output, ARTICLE)
     static = root.cssselect("[data-comments-static]")[0]
     top = static.xpath("./li")
-    assert len(top) == 3  # Giovanni (with his reply) and the two hostile ones
+    # Giovanni (with his reply), the two hostile ones, the impersonator, Marco.
+    assert len(top) == 5
     giovanni = top[0]
     author = giovanni.cssselect(".comment__author")[0]
     assert author.text_content() == "Giovanni Bettoni"
@@ -97,12 +135,12 @@ def test_the_snapshot_shows_authors_text_and_replies(site_and_isso):
     assert text.cssselect("strong")[0].text_content() == "garanzia"
     (reply,) = giovanni.cssselect(".comment__replies > li")
     assert "la cambiamo da gennaio" in reply.text_content()
-    # The president's reply is marked as the author's (Isso's hash of her e-mail).
+    # The president's reply is marked as the author's (the server's proof).
     assert "comment--page-author" in reply.get("class")
     assert reply.cssselect(".comment__badge")
     assert "comment--page-author" not in giovanni.get("class")
     title = root.cssselect("#comments-title")[0].text_content()
-    assert "(4)" in title  # every comment, replies included
+    assert "(6)" in title  # every comment, replies included
     thread = root.get_element_by_id("isso-thread")
     assert thread.get("data-isso-id") == ARTICLE
     assert thread.get("data-title") == root.cssselect("h1")[0].text_content()
@@ -120,12 +158,90 @@ def test_the_json_ld_carries_the_comments(site_and_isso):
         for s in root.cssselect('script[type="application/ld+json"]')
         if "BlogPosting" in s.text
     ]
-    assert data["commentCount"] == 4
+    assert data["commentCount"] == 6
     first = data["comment"][0]
     assert first["@type"] == "Comment"
     assert first["author"]["name"] == "Giovanni Bettoni"
     assert "garanzia" in first["text"] and "<" not in first["text"]
     assert first["comment"][0]["author"]["name"] == "Chiara Valsecchi"
+
+
+AUTHOR_BADGE = "Autrice dell'articolo"
+STAFF_BADGE = "Staff dell'azienda"
+# The three comments that claim to be the company's, and the badge each earns.
+CLAIMS = {
+    "la cambiamo da gennaio": [AUTHOR_BADGE],  # proven, her own post
+    "Il reparto garanzie": [STAFF_BADGE],  # proven, not his post
+    "Sono la presidente": [],  # her name and e-mail, no proof
+}
+
+
+def _claim(text: str) -> str | None:
+    return next((claim for claim in CLAIMS if claim in text), None)
+
+
+def test_only_proven_staff_comments_carry_a_badge(site_and_isso):
+    output, _site, _isso = site_and_isso
+    root = page(output, ARTICLE)
+    static = root.cssselect("[data-comments-static]")[0]
+    seen = {}
+    for comment in static.cssselect("li.comment"):
+        article = comment.xpath("./article")[0]
+        text = article.cssselect(".comment__text")[0].text_content()
+        badges = [
+            b.text_content().strip() for b in article.cssselect(".comment__badge")
+        ]
+        claim = _claim(text)
+        assert badges == (CLAIMS[claim] if claim else []), text
+        classes = comment.get("class").split()
+        assert ("comment--page-author" in classes) == (badges == [AUTHOR_BADGE])
+        assert ("comment--staff" in classes) == (badges == [STAFF_BADGE])
+        if claim:
+            seen[claim] = article.cssselect(".comment__author")[0].text_content()
+    assert set(seen) == set(CLAIMS)
+    assert seen["Sono la presidente"] == "Chiara Valsecchi"  # the impersonator
+    # The live widget marks as the page author's only the server's staff hash
+    # of the post's owner, never an e-mail hash.
+    script = root.get_element_by_id("comments-script")
+    assert script.get("data-hashes") == "staff-chiara"
+    assert (
+        page(output, "/").get_element_by_id("comments-script").get("data-hashes") == ""
+    )
+
+    # The JSON-LD: only proven staff have the company as affiliation.
+    (data,) = [
+        json.loads(s.text)
+        for s in root.cssselect('script[type="application/ld+json"]')
+        if "BlogPosting" in s.text
+    ]
+
+    def walk(items):
+        for item in items:
+            yield item
+            yield from walk(item.get("comment", ()))
+
+    affiliated = {}
+    for item in walk(data["comment"]):
+        claim = _claim(item["text"])
+        if "affiliation" in item["author"]:
+            assert item["author"]["affiliation"]["name"] == "Officine Ardesia"
+            affiliated[claim] = item["author"]["name"]
+    assert affiliated == {
+        "la cambiamo da gennaio": "Chiara Valsecchi",
+        "Il reparto garanzie": "Marco Ferri",
+    }
+
+    # The home page's latest comments: the same badges, the same refusal.
+    home = page(output, "/")
+    lines = home.cssselect(".comments-latest li")
+    shown = {}
+    for line in lines:
+        claim = _claim(line.cssselect(".comments-lines__text")[0].text_content())
+        badges = [b.text_content().strip() for b in line.cssselect(".comment__badge")]
+        assert badges == (CLAIMS[claim] if claim else []), line.text_content()
+        if claim:
+            shown[claim] = badges
+    assert set(shown) == set(CLAIMS)
 
 
 def test_hostile_comments_never_become_markup(site_and_isso):
@@ -155,14 +271,14 @@ def test_counts_latest_and_most_discussed(site_and_isso):
     ]
     if card:  # on the first page of the home listing
         count = card[0].cssselect(".comment-count")[0]
-        assert count.text_content().strip() == "4 commenti"
+        assert count.text_content().strip() == "6 commenti"
         assert count.get("data-isso-id") == ARTICLE
     archive = page(output, "/archivio/")
     counts = {
         s.get("data-isso-id"): s.text_content().strip()
         for s in archive.cssselect(".comment-count")
     }
-    assert counts[ARTICLE] == "4 commenti"
+    assert counts[ARTICLE] == "6 commenti"
     latest = home.cssselect(".comments-latest li")
     assert 1 <= len(latest) <= 5
     assert all(ARTICLE in li.cssselect("a")[0].get("href") for li in latest)
@@ -233,6 +349,16 @@ def test_a_reader_comments_replies_and_votes(site_and_isso, browser, artifacts):
     president = page_.locator(".isso-is-page-author", has_text="la cambiamo")
     assert president.locator(".isso-page-author-suffix").first.inner_text() == (
         "Autrice dell'articolo"
+    )
+    # Her name and e-mail typed by someone else, or another staff member's
+    # comment, are not the post author's.
+    assert page_.locator(".isso-comment", has_text="Sono la presidente").count() == 1
+    assert (
+        page_.locator(".isso-is-page-author", has_text="Sono la presidente").count()
+        == 0
+    )
+    assert (
+        page_.locator(".isso-is-page-author", has_text="reparto garanzie").count() == 0
     )
 
     page_.fill(".isso-postbox .isso-textarea", "Ordinata ieri: arriva a marzo!")

@@ -10,14 +10,22 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, build_site, run_pelican
+from isso_server import new_comment, running_isso
 from rich.console import Console
 from sshd import running_sshd
 
 from piazza import publish as publishing
 from piazza import release
-from piazza.check import check_site
+from piazza.check import Kind, check_site
 from piazza.errors import PublishError
-from piazza.publish import check, list_releases, publish, resolve_target, rollback
+from piazza.publish import (
+    check,
+    list_releases,
+    publish,
+    read_siteurl,
+    resolve_target,
+    rollback,
+)
 from piazza.release import Build
 
 POST = """\
@@ -253,3 +261,38 @@ def test_publish_over_ssh(content, tmp_path, console, monkeypatch):
         ]
         rollback(spec, console=console)
         assert live(root) == first.release
+
+
+def test_a_readers_links_never_stop_a_publish(content, target, tmp_path, console):
+    """A published comment with a link to a page that is gone, a fragment and
+    a javascript: link (Isso disarms it as #harmful-link) is reported, and
+    the publish goes on; a broken link in a post still stops it."""
+    siteurl = read_siteurl(ROOT / "publishconf.py")
+    with running_isso(tmp_path / "isso") as isso:
+        made = new_comment(
+            isso.url,
+            "/2026/lettera-di-un-cliente/",
+            f"Come dicevo [sopra](#inizio) e [qui]({siteurl}/2020/non-esiste/): "
+            "[clic](javascript:alert(1))",
+            author="Lettore",
+        )
+        overrides = {"ISSO_API_URL": isso.url}
+        result = publish(
+            str(target), content=content, overrides=overrides, console=console
+        )
+        assert live(target) == result.release
+        reader = [w for w in result.report.warnings if w.kind == Kind.READER_CONTENT]
+        assert reader, printed(console)
+        assert {w.page for w in reader} == {"2026/lettera-di-un-cliente/index.html"}
+        label = f"comment isso-{made['id']}: "
+        details = [w.detail for w in reader]
+        assert all(d.startswith(label) for d in details), details
+        for link in ("#inizio", "/2020/non-esiste/", "#harmful-link"):
+            assert any(link in d for d in details), (link, details)
+        assert label in printed(console)
+        assert result.report.errors == []
+
+        add_post(content, "link-rotto", body="[vecchio](/2020/non-esiste/)")
+        with pytest.raises(PublishError, match="check found 1 error"):
+            publish(str(target), content=content, overrides=overrides, console=console)
+        assert live(target) == result.release

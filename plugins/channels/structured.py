@@ -10,6 +10,7 @@ from channels.jsonfeed import plain_text
 def blog_posting(article: Any, siteurl: str, sitename: str, logo: str) -> dict:
     """A schema.org BlogPosting for one article (https://schema.org/BlogPosting)."""
     url = f"{siteurl}/{article.url}"
+    publisher = {"@type": "Organization", "name": sitename, "url": f"{siteurl}/"}
     data: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": "BlogPosting",
@@ -28,8 +29,7 @@ def blog_posting(article: Any, siteurl: str, sitename: str, logo: str) -> dict:
             for a in getattr(article, "authors", ())
         ],
         "publisher": {
-            "@type": "Organization",
-            "name": sitename,
+            **publisher,
             "logo": {"@type": "ImageObject", "url": f"{siteurl}/{logo}"},
         },
         "image": f"{siteurl}/{logo}",
@@ -39,7 +39,8 @@ def blog_posting(article: Any, siteurl: str, sitename: str, logo: str) -> dict:
     if thread is not None:
         data["commentCount"] = thread.total
         if thread.comments:
-            data["comment"] = thread.schema_org()
+            # Staff comments name the publisher as their author's affiliation.
+            data["comment"] = thread.schema_org(organization=publisher)
     if getattr(article, "category", None):
         data["articleSection"] = str(article.category)
     translations = [

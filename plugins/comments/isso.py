@@ -1,99 +1,45 @@
-"""Reading published comments from Isso's HTTP API, as plain data.
+"""The edge: reading published comments from Isso's HTTP API, as plain data.
+
+Every answer is bounded (a timeout per request, a size limit per answer) and
+checked: anything that is not the answer Isso gives raises
+:class:`IssoUnreachable` with the URL and what was wrong, and the build goes
+on without the snapshot.
 
 Isso renders a comment's Markdown to HTML and escapes author and website;
 none of that is trusted here: text goes through the project's sanitiser,
-author and website are unescaped to plain values for the templates to escape.
+author and website are unescaped to plain values for the templates to
+escape. The ``hash`` of a comment only says whether the comment server
+proved it is a staff member's (see ``badges.py``).
 """
 
 from __future__ import annotations
 
 import html
+import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
-from sanitize import plain_text, safe_url, sanitize_html
+from comments.badges import staff_key
+from comments.model import Comment, LatestComment, Snapshot, Thread
+from sanitize import safe_url, sanitize_html
 
 logger = logging.getLogger(__name__)
 
 
 class IssoUnreachable(Exception):
-    """The build could not talk to Isso (down, wrong URL, not Isso)."""
+    """The build could not read Isso (down, wrong URL, not Isso, too big)."""
 
 
-@dataclass(frozen=True)
-class Comment:
-    id: int
-    author: str | None
-    website: str | None
-    created: datetime
-    text_html: str  # sanitised
-    likes: int
-    dislikes: int
-    by_page_author: bool
-    replies: tuple[Comment, ...] = ()
+def parse_comment(data: Mapping[str, Any], base: str | None) -> Comment:
+    """One comment of an Isso answer (with its replies) as a :class:`Comment`.
 
-    @property
-    def anchor(self) -> str:
-        """The id Isso's widget gives the comment (links survive the swap)."""
-        return f"isso-{self.id}"
-
-
-@dataclass(frozen=True)
-class Thread:
-    uri: str
-    total: int
-    comments: tuple[Comment, ...] = ()
-
-    def walk(self) -> Iterable[Comment]:
-        for comment in self.comments:
-            yield comment
-            yield from comment.replies
-
-    def schema_org(self) -> list[dict[str, Any]]:
-        """schema.org ``Comment`` items for the article's JSON-LD."""
-
-        def one(comment: Comment) -> dict[str, Any]:
-            data: dict[str, Any] = {
-                "@type": "Comment",
-                "@id": f"#{comment.anchor}",
-                "dateCreated": comment.created.isoformat(),
-                "text": plain_text(comment.text_html),
-                "author": {"@type": "Person", "name": comment.author or "Anonymous"},
-            }
-            if comment.website:
-                data["author"]["url"] = comment.website
-            if comment.likes:
-                data["upvoteCount"] = comment.likes
-            if comment.replies:
-                data["comment"] = [one(reply) for reply in comment.replies]
-            return data
-
-        return [one(comment) for comment in self.comments]
-
-
-@dataclass(frozen=True)
-class LatestComment:
-    uri: str
-    comment: Comment
-
-
-@dataclass
-class Snapshot:
-    """Every thread the build asked for, and the newest comments site-wide."""
-
-    threads: dict[str, Thread] = field(default_factory=dict)
-    latest: list[LatestComment] = field(default_factory=list)
-
-
-def _comment(
-    data: Mapping[str, Any], author_hashes: frozenset[str], base: str | None
-) -> Comment:
+    ``base`` is the page the comment is on, for its relative links.
+    """
     author = html.unescape(str(data.get("author") or "")).strip()
     website = data.get("website")
     return Comment(
@@ -106,9 +52,9 @@ def _comment(
         text_html=sanitize_html(str(data.get("text") or ""), base),
         likes=max(0, int(data.get("likes") or 0)),
         dislikes=max(0, int(data.get("dislikes") or 0)),
-        by_page_author=str(data.get("hash") or "") in author_hashes,
+        staff=staff_key(data.get("hash")),
         replies=tuple(
-            _comment(reply, author_hashes, base) for reply in data.get("replies") or ()
+            parse_comment(reply, base) for reply in data.get("replies") or ()
         ),
     )
 
@@ -121,11 +67,11 @@ class IssoClient:
         api_url: str,
         *,
         timeout: float = 5.0,
-        author_hashes: Sequence[str] = (),
+        max_bytes: int = 16 * 1024 * 1024,
         site_url: str | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
-        self.author_hashes = frozenset(author_hashes)
+        self.max_bytes = max_bytes
         self.site_url = site_url
         self.client = httpx.Client(
             timeout=timeout, headers={"User-Agent": "Piazza build (static comments)"}
@@ -134,45 +80,73 @@ class IssoClient:
     def close(self) -> None:
         self.client.close()
 
+    def __enter__(self) -> IssoClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _get(self, path: str, params: Mapping[str, Any]) -> Any:
+        url = f"{self.api_url}{path}"
         try:
-            response = self.client.get(f"{self.api_url}{path}", params=params)
+            with self.client.stream("GET", url, params=params) as response:
+                where = response.request.url
+                if response.status_code == 404 and path == "/":
+                    return None  # a thread nobody has commented on yet
+                if response.status_code != 200:
+                    raise IssoUnreachable(
+                        f"{where}: HTTP {response.status_code} (is this Isso?)"
+                    )
+                body = bytearray()
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > self.max_bytes:
+                        raise IssoUnreachable(
+                            f"{where}: the answer is over {self.max_bytes:,} bytes "
+                            "(raise COMMENTS_MAX_BYTES if the thread is that big)"
+                        )
         except httpx.HTTPError as exc:
-            raise IssoUnreachable(
-                f"{self.api_url}: {exc or type(exc).__name__}"
-            ) from exc
-        if response.status_code == 404 and path == "/":
-            return None  # a thread nobody has commented on yet
-        if response.status_code != 200:
-            raise IssoUnreachable(
-                f"{response.request.url}: HTTP {response.status_code} (is this Isso?)"
-            )
+            raise IssoUnreachable(f"{url}: {exc or type(exc).__name__}") from exc
         try:
-            return response.json()
+            return json.loads(body)
         except ValueError as exc:
-            raise IssoUnreachable(f"{response.request.url}: not JSON ({exc})") from exc
+            raise IssoUnreachable(f"{where}: not JSON ({exc})") from exc
 
     def thread(self, uri: str) -> Thread:
         data = self._get("/", {"uri": uri, "nested_limit": 1000})
         if not data:
             return Thread(uri, 0)
         base = f"{self.site_url}{uri}" if self.site_url else None
-        comments = tuple(
-            _comment(c, self.author_hashes, base) for c in data.get("replies") or ()
-        )
-        # At the root, total_replies counts every comment, replies included.
-        return Thread(uri, int(data.get("total_replies") or 0), comments)
+        try:
+            comments = tuple(parse_comment(c, base) for c in data.get("replies") or ())
+            # At the root, total_replies counts every comment, replies included.
+            total = int(data.get("total_replies") or 0)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise IssoUnreachable(
+                f"{self.api_url}/?uri={uri}: not a thread as Isso answers it "
+                f"({type(exc).__name__}: {exc})"
+            ) from exc
+        return Thread(uri, total, comments)
 
-    def latest(self, limit: int) -> list[LatestComment]:
-        """The newest comments site-wide (needs ``latest-enabled`` in Isso)."""
+    def latest(self, limit: int) -> tuple[LatestComment, ...]:
+        """The newest comments site-wide, newest first (needs
+        ``latest-enabled`` in Isso; without it, none)."""
         try:
             data = self._get("/latest", {"limit": limit})
-        except IssoUnreachable:
-            return []
-        return [
-            LatestComment(str(item["uri"]), _comment(item, self.author_hashes, None))
-            for item in data or ()
-        ]
+            items = [
+                LatestComment(str(item["uri"]), parse_comment(item, None))
+                for item in data or ()
+            ]
+        except IssoUnreachable as exc:
+            logger.info("comments: no latest comments (%s)", exc)
+            return ()
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            logger.info("comments: /latest is not as Isso answers it (%s)", exc)
+            return ()
+        # Isso answers oldest first.
+        return tuple(
+            sorted(items, key=lambda i: (i.comment.created, i.comment.id), reverse=True)
+        )
 
     def snapshot(self, uris: Sequence[str], latest: int, workers: int = 8) -> Snapshot:
         """Every thread in ``uris``; raises IssoUnreachable if Isso is not there.
@@ -180,14 +154,11 @@ class IssoClient:
         The first request is made alone: if Isso is down, the build learns it
         once, not once per post.
         """
-        snapshot = Snapshot()
         if not uris:
-            return snapshot
+            return Snapshot()
         first, rest = uris[0], list(uris[1:])
-        snapshot.threads[first] = self.thread(first)
+        threads = {first: self.thread(first)}
         with ThreadPoolExecutor(max_workers=workers) as pool:
             for thread in pool.map(self.thread, rest):
-                snapshot.threads[thread.uri] = thread
-        if latest:
-            snapshot.latest = self.latest(latest)
-        return snapshot
+                threads[thread.uri] = thread
+        return Snapshot(threads, self.latest(latest) if latest else ())

@@ -9,12 +9,13 @@ file's folder for ``invoke aggregate``).
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from configuration import integer, number
 
 from community.errors import CommunityError
 
@@ -181,23 +182,8 @@ def _path(base: Path, value: str | os.PathLike[str]) -> Path:
 
 
 def _number(values: Mapping[str, Any], key: str, minimum: float = 0.001) -> float:
-    value = values[key]
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value < minimum
-    ):
-        raise CommunityError(
-            f"setting {key} must be a number ≥ {minimum}, not {value!r}"
-        )
-    return float(value)
+    return number(values, key, CommunityError, minimum)
 
 
 def _integer(values: Mapping[str, Any], key: str, minimum: int = 1) -> int:
-    value = values[key]
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise CommunityError(
-            f"setting {key} must be a whole number ≥ {minimum}, not {value!r}"
-        )
-    return value
+    return integer(values, key, CommunityError, minimum)

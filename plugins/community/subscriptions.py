@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from configuration import array_of_tables, parse_toml, read_text
 from lxml import etree
 
 from community.cache import write_atomically
@@ -52,7 +52,6 @@ _HEADER = re.compile(r"^\s*\[\[\s*feeds\s*\]\]\s*(?:#.*)?$")
 _ANY_TABLE = re.compile(r"^\s*\[")
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 _LANG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
-_TOML_LINE = re.compile(r"at line (\d+)")
 
 
 def slugify(text: str) -> str:
@@ -117,44 +116,14 @@ class _Layout:
 
 def load_subscriptions(path: Path) -> tuple[Subscription, ...]:
     """The subscriptions in ``path``; none if the file is missing or empty."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return ()
-    except UnicodeDecodeError as exc:
-        raise CommunityError(f"not UTF-8 text ({exc.reason})", path=path) from None
-    except OSError as exc:
-        raise CommunityError(f"cannot read: {exc.strerror}", path=path) from None
-    return parse_subscriptions(text, path)
+    text = read_text(path, CommunityError)
+    return () if text is None else parse_subscriptions(text, path)
 
 
 def parse_subscriptions(text: str, path: Path | str) -> tuple[Subscription, ...]:
     """Parse and validate feeds.toml text; ``path`` is for messages only."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        match = _TOML_LINE.search(str(exc))
-        message = re.sub(
-            r"\s*\(at line \d+(?:, column (\d+))?\)", r" (column \1)", str(exc)
-        )
-        message = message.replace(" (column )", "").strip(" .")
-        raise CommunityError(
-            f"not valid TOML: {message}; check quotes, commas and brackets",
-            path=path,
-            line=int(match.group(1)) if match else None,
-        ) from None
-    unknown = sorted(set(data) - {"feeds"})
-    if unknown:
-        raise CommunityError(
-            f"unknown top-level key {unknown[0]!r}: each feed goes in its own "
-            "[[feeds]] table",
-            path=path,
-        )
-    tables = data.get("feeds", [])
-    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
-        raise CommunityError(
-            "'feeds' must be a list of [[feeds]] tables", path=path, line=None
-        )
+    data = parse_toml(text, path, CommunityError)
+    tables = array_of_tables(data, "feeds", "feed", path, CommunityError)
     layout = _Layout.of(text)
     count = len(tables)
     subscriptions: list[Subscription] = []
