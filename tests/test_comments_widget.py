@@ -29,13 +29,7 @@ from isso_server import new_comment, running_isso
 from lxml import html
 from test_nginx import NGINX, make_cert
 
-from piazza.nginxconf import (
-    BROTLI_STATIC_MODULE,
-    SAMPLE,
-    Local,
-    render_main,
-    render_site,
-)
+from piazza.nginxconf import BROTLI_STATIC_MODULE, Local, prepare
 from piazza.processes import stop
 
 pytestmark = pytest.mark.browser
@@ -131,10 +125,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         )
     assert result.returncode == 0, result.log
 
-    brotli = BROTLI_STATIC_MODULE.exists()
     prefix = base / "nginx"
-    for sub in ("logs", "tmp"):
-        (prefix / sub).mkdir(parents=True)
     cert, key = make_cert(base)
     local = Local(
         root=output,
@@ -145,12 +136,8 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         logs=prefix / "logs",
         isso_port=isso_port,
     )
-    site_conf = prefix / "piazza.conf"
-    site_conf.write_text(render_site(SAMPLE.read_text(), local, brotli=brotli))
-    main_conf = prefix / "nginx.conf"
-    main_conf.write_text(render_main(site_conf, prefix, brotli=brotli))
     process = subprocess.Popen(
-        [NGINX, "-p", str(prefix), "-c", str(main_conf), "-e", str(prefix / "e.log")],
+        prepare(NGINX, prefix, local, brotli=BROTLI_STATIC_MODULE.exists()),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -170,7 +157,9 @@ def _wait_for_nginx(process, port: int, prefix: Path) -> None:
         except OSError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"nginx did not start: {(prefix / 'e.log').read_text()}")
+            raise RuntimeError(
+                f"nginx did not start: {(prefix / 'error.log').read_text()}"
+            )
         time.sleep(0.05)
 
 

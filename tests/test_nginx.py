@@ -26,13 +26,7 @@ from lxml import html
 from rich.console import Console
 
 from piazza.comments import backup, restore
-from piazza.nginxconf import (
-    BROTLI_STATIC_MODULE,
-    SAMPLE,
-    Local,
-    render_main,
-    render_site,
-)
+from piazza.nginxconf import BROTLI_STATIC_MODULE, Local, prepare
 from piazza.processes import stop
 from piazza.publish import publish, rollback
 
@@ -146,8 +140,6 @@ def served(tmp_path_factory) -> Iterator[Served]:
     second = publish(str(target), content=content, overrides=overrides, console=quiet)
 
     prefix = base / "prefix"
-    for sub in ("logs", "tmp"):
-        (prefix / sub).mkdir(parents=True)
     cert, key = make_cert(base)
     isso_port = free_port()
     local = Local(
@@ -159,19 +151,7 @@ def served(tmp_path_factory) -> Iterator[Served]:
         logs=prefix / "logs",
         isso_port=isso_port,
     )
-    site_conf = prefix / "piazza.conf"
-    site_conf.write_text(render_site(SAMPLE.read_text(), local, brotli=brotli))
-    main_conf = prefix / "nginx.conf"
-    main_conf.write_text(render_main(site_conf, prefix, brotli=brotli))
-    command = [
-        NGINX,
-        "-p",
-        str(prefix),
-        "-c",
-        str(main_conf),
-        "-e",
-        str(prefix / "error.log"),
-    ]
+    command = prepare(NGINX, prefix, local, brotli=brotli)
     syntax = subprocess.run(
         [*command, "-t"], capture_output=True, text=True, check=False
     )
