@@ -456,6 +456,34 @@ def test_ones_own_pending_comment_stays_visible_marked(stack, reader, lang):
         assert r.problems() == []
 
 
+def test_a_pending_reply_is_said_and_kept_under_its_comment(stack, reader):
+    moderated = {"moderation": {"enabled": "true"}}
+    with stack.isso("pending-reply", settings=moderated) as isso:
+        path = uri("pending", "en")
+        parent = new_comment(isso.url, path, "A published question?", author="Tom")
+        with sqlite3.connect(isso.db) as db:  # approved by a moderator
+            db.execute("UPDATE comments SET mode = 1")
+        r = reader()
+        r.open(path)
+        question = r.page.locator(f"#isso-{parent['id']}")
+        question.locator(".isso-reply").first.click()
+        write(r.page, "My answer, waiting.", box=f"#isso-{parent['id']} .isso-postbox")
+        # Isso closes the reply form: the words go with the comment instead.
+        r.wait_for_text(
+            r.page.locator(".isso-comment .comments-notice").first, MESSAGES["pending"]
+        )
+        r.open(path)
+        kept = question.locator(".isso-follow-up .comments-pending")
+        assert kept.locator(".comments-pending__text").inner_text() == (
+            "My answer, waiting."
+        )
+        assert (
+            kept.locator(".comments-pending__note").inner_text()
+            == (MESSAGES["waiting"])
+        )
+        assert r.problems() == []
+
+
 def test_a_pending_copy_is_forgotten_after_a_week(stack, reader):
     moderated = {"moderation": {"enabled": "true"}}
     with stack.isso("pending-old", settings=moderated):
