@@ -417,18 +417,22 @@ def test_ones_own_pending_comment_stays_visible_marked(stack, reader, lang):
     text = "Aspetto **l'approvazione** <b>grassetto?</b>\nseconda riga"
     moderated = {"moderation": {"enabled": "true"}}
     with stack.isso("pending", settings=moderated) as isso:
-        r = reader()
+        # The Italian reader on a narrow dark screen, the English one wide.
+        r = reader(width=320, dark=True) if lang == "it" else reader()
         path = uri("pending", lang)
         r.open(path)
         write(r.page, text, author="Lucia")
         r.wait_for_text(r.notice(), translated(MESSAGES["pending"], lang))
+        waiting = translated(MESSAGES["waiting"], lang)
+        assert r.page.locator(".isso-comment .isso-note").inner_text() == waiting
+        r.page.locator("#comments").screenshot(
+            path=str(ROOT / "test-artifacts" / f"widget-pending-said-{lang}.png")
+        )
 
         r.open(path)
         pending = r.page.locator(".comments-pending")
         assert pending.count() == 1
-        assert pending.locator(".comments-pending__note").inner_text() == translated(
-            MESSAGES["waiting"], lang
-        )
+        assert pending.locator(".comments-pending__note").inner_text() == waiting
         assert pending.locator(".comments-pending__author").inner_text() == "Lucia"
         # What was typed, as text: no markup made from it.
         shown = pending.locator(".comments-pending__text")

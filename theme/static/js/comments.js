@@ -397,12 +397,14 @@
     embed.setAttribute("data-isso-reply-notifications-default-enabled", "false");
     // Isso's words replaced by ours, in the page's language (Isso reads
     // data-isso-<message>-text-<lang>): its placeholders are English
-    // everywhere and its Italian "Cancella" would read as "delete".
+    // everywhere, its Italian "Cancella" would read as "delete", and a
+    // comment waiting for moderation reads the same before and after a reload.
     [
       ["postbox-author-placeholder", "author"],
       ["postbox-email-placeholder", "email"],
       ["postbox-website-placeholder", "website"],
       ["comment-cancel", "cancel"],
+      ["comment-queued", "waiting"],
     ].forEach(function (pair) {
       if (words(pair[1])) {
         embed.setAttribute("data-isso-" + pair[0] + "-text-" + lang, words(pair[1]));
