@@ -223,8 +223,13 @@
     var open = proto.open;
     var send = proto.send;
     proto.open = function (method, url) {
-      var absolute = new URL(String(url), location.href).href;
-      if (absolute.indexOf(base) === 0) {
+      var absolute = "";
+      try {
+        absolute = new URL(String(url), location.href).href;
+      } catch (error) {
+        /* Not ours to judge: XMLHttpRequest's own open() will say. */
+      }
+      if (absolute && absolute.indexOf(base) === 0) {
         requests.set(this, {
           method: String(method).toUpperCase(),
           url: isso + "/" + absolute.slice(base.length),
