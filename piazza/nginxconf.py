@@ -105,3 +105,36 @@ def render_main(
         "}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def prepare(
+    nginx: str,
+    prefix: Path,
+    local: Local,
+    *,
+    brotli: bool = True,
+    workers: int | str = 1,
+    connections: int = 64,
+) -> list[str]:
+    """Write the rendered sample config under ``prefix`` (with the logs/ and
+    tmp/ folders it uses) and return the command that runs ``nginx`` from
+    there in the foreground (add "-t" to only check the config)."""
+    for sub in ("logs", "tmp"):
+        (prefix / sub).mkdir(parents=True, exist_ok=True)
+    site_conf = prefix / "piazza.conf"
+    site_conf.write_text(render_site(SAMPLE.read_text(), local, brotli=brotli))
+    main_conf = prefix / "nginx.conf"
+    main_conf.write_text(
+        render_main(
+            site_conf, prefix, brotli=brotli, workers=workers, connections=connections
+        )
+    )
+    return [
+        nginx,
+        "-p",
+        str(prefix),
+        "-c",
+        str(main_conf),
+        "-e",
+        str(prefix / "error.log"),
+    ]

@@ -21,7 +21,9 @@ that votes.
 
 from __future__ import annotations
 
+import configparser
 import contextlib
+import io
 import json
 import os
 import socket
@@ -41,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 # Isso's default salt, as deploy/isso.dev.cfg has it (a hash is never a badge).
 SALT = "Eech7co8Ohloopo9Ol6baimi"
+Settings = dict[str, dict[str, str]]
 
 
 @dataclass
@@ -98,9 +101,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def config(db: Path, port: int, site: str) -> str:
-    """An Isso configuration for tests (see the module's docstring)."""
-    return f"""[general]
+def config(db: Path, port: int, site: str, settings: Settings | None = None) -> str:
+    """An Isso configuration for tests (see the module's docstring).
+
+    ``settings`` changes some of it: ``{"moderation": {"enabled": "true"}}``.
+    """
+    text = f"""[general]
 dbpath = {db}
 host = {site}
 latest-enabled = true
@@ -120,6 +126,14 @@ algorithm = pbkdf2
 [rss]
 base = {site}
 """
+    if not settings:
+        return text
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(text)
+    parser.read_dict(settings)
+    out = io.StringIO()
+    parser.write(out)
+    return out.getvalue()
 
 
 # deploy/isso.cfg's $NAME references, for running it in tests.
@@ -155,14 +169,18 @@ def production_config(
 
 @contextlib.contextmanager
 def running_isso(
-    folder: Path, site: str = "http://127.0.0.1:8000", port: int | None = None
+    folder: Path,
+    site: str = "http://127.0.0.1:8000",
+    port: int | None = None,
+    settings: Settings | None = None,
 ) -> Iterator[IssoServer]:
     """Isso's built-in server for ``site``; stopped (and waited for) on exit.
 
-    Its config, database (comments.db) and log (isso.log) go in ``folder``.
+    Its config, database (comments.db) and log (isso.log) go in ``folder``;
+    ``settings`` changes the configuration (see ``config``).
     """
     port = port or free_port()
-    cfg, db, log = _prepare(folder, port, site, "isso.log")
+    cfg, db, log = _prepare(folder, port, site, "isso.log", settings)
     command = [str(BIN / "isso"), "-c", str(cfg), "run"]
     with _started(command, port, db, log, env=os.environ, cwd=folder) as server:
         yield server
@@ -207,10 +225,12 @@ def running_isso_gunicorn(
         yield server
 
 
-def _prepare(folder: Path, port: int, site: str, log: str) -> tuple[Path, ...]:
+def _prepare(
+    folder: Path, port: int, site: str, log: str, settings: Settings | None = None
+) -> tuple[Path, ...]:
     folder.mkdir(parents=True, exist_ok=True)
     cfg, db = folder / "isso.cfg", folder / "comments.db"
-    cfg.write_text(config(db, port, site), encoding="utf-8")
+    cfg.write_text(config(db, port, site, settings), encoding="utf-8")
     return cfg, db, folder / log
 
 

@@ -22,13 +22,7 @@ from pathlib import Path
 
 from conftest import free_port, need_tool
 
-from piazza.nginxconf import (
-    BROTLI_STATIC_MODULE,
-    SAMPLE,
-    Local,
-    render_main,
-    render_site,
-)
+from piazza.nginxconf import BROTLI_STATIC_MODULE, Local, prepare
 from piazza.processes import stop
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -116,8 +110,6 @@ def running_nginx(
     if brotli is None:
         brotli = BROTLI_STATIC_MODULE.exists()
     prefix = base / "prefix"
-    for sub in ("logs", "tmp"):
-        (prefix / sub).mkdir(parents=True)
     cert, key = make_cert(base)
     local = Local(
         root=root,
@@ -128,12 +120,7 @@ def running_nginx(
         logs=prefix / "logs",
         isso_port=isso_port,
     )
-    site_conf = prefix / "piazza.conf"
-    site_conf.write_text(render_site(SAMPLE.read_text(), local, brotli=brotli))
-    main_conf = prefix / "nginx.conf"
-    main_conf.write_text(render_main(site_conf, prefix, brotli=brotli))
-    command = [NGINX, "-p", str(prefix), "-c", str(main_conf)]
-    command += ["-e", str(prefix / "error.log")]
+    command = prepare(NGINX, prefix, local, brotli=brotli)
     syntax = subprocess.run(
         [*command, "-t"], capture_output=True, text=True, check=False
     )
