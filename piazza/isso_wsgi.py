@@ -53,6 +53,7 @@ from isso import config, core, html, make_app, wsgi
 from werkzeug.test import Client
 
 from piazza.comments import read_only
+from piazza.isso_moderation import Moderation
 from piazza.processes import ProcessLock
 
 logger = logging.getLogger("piazza.isso")
@@ -226,6 +227,8 @@ isso = make_app(settings, threading=False, multiprocessing=True)
 _warmed = warm(isso, dbpath, int(os.environ.get("ISSO_WARM_THREADS", "50")))
 logger.info("rendered the comments of the %d newest threads", _warmed)
 reads = ThreadReads(isso, dbpath, settings.getiter("general", "host"))
+# Our layers around Isso (each in its own module; see its docstring).
+layered = Moderation(reads, settings)
 
 
 def application(environ, start_response):
@@ -236,4 +239,4 @@ def application(environ, start_response):
             headers = [*headers, ("X-Accel-Expires", f"@{second}")]
         return start_response(status, headers, exc_info)
 
-    return reads(environ, start)
+    return layered(environ, start)

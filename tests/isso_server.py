@@ -21,7 +21,9 @@ that votes.
 
 from __future__ import annotations
 
+import configparser
 import contextlib
+import io
 import json
 import os
 import socket
@@ -98,9 +100,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def config(db: Path, port: int, site: str) -> str:
-    """An Isso configuration for tests (see the module's docstring)."""
-    return f"""[general]
+def config(db: Path, port: int, site: str, settings: dict | None = None) -> str:
+    """An Isso configuration for tests (see the module's docstring), with
+    ``settings`` ({section: {option: value}}) replacing or adding options."""
+    text = f"""[general]
 dbpath = {db}
 host = {site}
 latest-enabled = true
@@ -120,6 +123,14 @@ algorithm = pbkdf2
 [rss]
 base = {site}
 """
+    if not settings:
+        return text
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(text)
+    parser.read_dict(settings)
+    out = io.StringIO()
+    parser.write(out)
+    return out.getvalue()
 
 
 @contextlib.contextmanager
@@ -143,10 +154,12 @@ def running_isso_gunicorn(
     site: str = "http://127.0.0.1:8000",
     port: int | None = None,
     workers: int = 2,
+    settings: dict | None = None,
 ) -> Iterator[IssoServer]:
-    """Isso as production runs it: gunicorn with deploy/gunicorn.conf.py."""
+    """Isso as production runs it: gunicorn with deploy/gunicorn.conf.py
+    (``settings``: options to change, as for :func:`config`)."""
     port = port or free_port()
-    cfg, db, log = _prepare(folder, port, site, "gunicorn.log")
+    cfg, db, log = _prepare(folder, port, site, "gunicorn.log", settings)
     env = {
         **os.environ,
         "ISSO_SETTINGS": str(cfg),
@@ -164,10 +177,12 @@ def running_isso_gunicorn(
         yield server
 
 
-def _prepare(folder: Path, port: int, site: str, log: str) -> tuple[Path, ...]:
+def _prepare(
+    folder: Path, port: int, site: str, log: str, settings: dict | None = None
+) -> tuple[Path, ...]:
     folder.mkdir(parents=True, exist_ok=True)
     cfg, db = folder / "isso.cfg", folder / "comments.db"
-    cfg.write_text(config(db, port, site), encoding="utf-8")
+    cfg.write_text(config(db, port, site, settings), encoding="utf-8")
     return cfg, db, folder / log
 
 
