@@ -356,9 +356,12 @@ def _ids(values: list[str], option: str) -> list[int]:
         "delete": "Delete the comment with this number (repeatable)",
         "ban": "Ban the writer of this comment (its e-mail, else its address "
         "range) and delete it (repeatable)",
+        "unlock": "Forget the failed admin logins: lifts the login lockout",
     },
 )
-def comments_moderate(c, db=None, approve=None, delete=None, ban=None):
+def comments_moderate(  # noqa: PLR0917 (invoke passes options by name)
+    c, db=None, approve=None, delete=None, ban=None, unlock=False
+):
     """Show the comments waiting for moderation; approve, delete or ban them."""
     from rich.console import Console
 
@@ -371,6 +374,8 @@ def comments_moderate(c, db=None, approve=None, delete=None, ban=None):
         ("approve", approve), ("delete", delete), ("ban", ban))}  # fmt: skip
     try:
         with moderation.Queue(path) as queue:
+            if unlock:
+                console.print(f"Forgot {queue.unlock()} failed admin logins")
             console.print(moderation.queue_table(queue.pending()))
             if any(ids.values()):
                 for done in queue.apply(**ids):

@@ -234,6 +234,13 @@ class Queue:
             self.isso.comments.delete(comment_id)
         return Done(comment_id, "banned", f"{banned.kind} {banned.value}")
 
+    def unlock(self) -> int:
+        """Forget the failed admin logins (piazza/isso_moderation.py's
+        lockout): how many were forgotten."""
+        return self.db.execute(
+            "DELETE FROM piazza_events WHERE kind = 'login-failure'"
+        ).rowcount
+
     def apply(
         self,
         approve: Iterable[int] = (),

@@ -26,6 +26,7 @@ import pytest
 from conftest import free_port, need_tool
 from isso_server import IssoServer, running_isso_gunicorn
 from lxml import html
+from test_html_validity import vnu_errors
 from test_nginx import NGINX, make_cert
 
 from piazza.isso_moderation import LOCKOUT_FAILURES
@@ -562,3 +563,31 @@ def test_nginx_limits_the_login_rate(stack, tmp_path):
         stop(process)
     assert statuses[:6] == [303] * 6
     assert statuses.count(429) >= 5
+
+
+def test_the_moderation_pages_are_valid_html(stack, tmp_path):
+    made = stack.post_comment("/2026/valido/", "Un <b>commento</b> & basta.")
+    with sqlite3.connect(stack.isso.db) as db:
+        db.execute(
+            "INSERT INTO piazza_flags VALUES (?, 'link-heavy', 0)", (made["id"],)
+        )
+    mail = stack.mailbox.wait_for(mail_about("Un <b>commento</b> & basta."))
+    cookie = {"Cookie": _session(stack)}
+    pages = {
+        "confirm": (urllib.parse.urlsplit(link_in(mail, "Delete comment")).path, {}),
+        "login": ("/comments/moderate/", {}),
+        "queue": ("/comments/moderate/", cookie),
+        "published": ("/comments/moderate/?view=published&q=a", cookie),
+        "gone": (f"/comments/id/{made['id']}/delete/falsa", {}),
+    }
+    files = []
+    for name, (path, headers) in pages.items():
+        status, _, answer = stack.request(path, headers=headers)
+        assert status in (200, 403), (name, status)
+        files.append(tmp_path / f"{name}.html")
+        files[-1].write_bytes(answer)
+    queue = parsed((tmp_path / "queue.html").read_bytes())
+    (text,) = queue.xpath(f"//article[@id='comment-{made['id']}']//div[@class='text']")
+    assert text.text == "Un <b>commento</b> & basta."  # shown as written, inert
+    assert queue.xpath("//ul[@class='flags']/li/text()") == ["Segnalato: link-heavy"]
+    assert vnu_errors([str(f) for f in files]) == []

@@ -136,3 +136,18 @@ def test_at_a_terminal_each_comment_is_asked_about(isso):
         (first["id"], "deleted"),
     ]
     assert modes(isso.db)[second["id"]] == 1 and first["id"] not in modes(isso.db)
+
+
+def test_unlock_forgets_the_failed_logins(isso):
+    with commentstore.connect(isso.db) as db:
+        commentstore.ensure_schema(db)
+        db.execute(
+            "INSERT INTO piazza_events VALUES ('login-failure', '192.0.2.0', 1e10)"
+        )
+        db.execute("INSERT INTO piazza_events VALUES ('post', '192.0.2.0', 1e10)")
+    done = moderate(isso.db, "--unlock")
+    assert done.returncode == 0, done.stderr
+    assert "Forgot 1 failed admin logins" in done.stdout
+    with commentstore.connect(isso.db) as db:
+        kinds = [k for (k,) in db.execute("SELECT kind FROM piazza_events")]
+    assert "login-failure" not in kinds and "post" in kinds
