@@ -105,3 +105,17 @@ def render_main(
         "}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def write_configs(
+    prefix: Path, local: Local, *, brotli: bool = True, **main
+) -> list[str]:
+    """deploy/nginx.conf rendered for ``local``, and a main config, written
+    under ``prefix``: the arguments that run nginx on them (after the
+    nginx executable; add ``-t`` to only check them). ``main``: the
+    options of :func:`render_main`."""
+    site_conf = prefix / "piazza.conf"
+    site_conf.write_text(render_site(SAMPLE.read_text(), local, brotli=brotli))
+    main_conf = prefix / "nginx.conf"
+    main_conf.write_text(render_main(site_conf, prefix, brotli=brotli, **main))
+    return ["-p", str(prefix), "-c", str(main_conf), "-e", str(prefix / "error.log")]

@@ -30,13 +30,7 @@ from test_html_validity import vnu_errors
 from test_nginx import NGINX, make_cert
 
 from piazza.isso_moderation import LOCKOUT_FAILURES
-from piazza.nginxconf import (
-    BROTLI_STATIC_MODULE,
-    SAMPLE,
-    Local,
-    render_main,
-    render_site,
-)
+from piazza.nginxconf import BROTLI_STATIC_MODULE, Local, write_configs
 from piazza.processes import stop
 
 PASSWORD = "una-password-di-prova"
@@ -168,19 +162,7 @@ def start_nginx(folder: Path, isso_port: int, https_port: int, cert, key):
         root=root, https_port=https_port, http_port=free_port(), cert=cert, key=key,
         logs=folder / "logs", isso_port=isso_port,
     )  # fmt: skip
-    site_conf = folder / "piazza.conf"
-    site_conf.write_text(render_site(SAMPLE.read_text(), local, brotli=brotli))
-    main_conf = folder / "nginx.conf"
-    main_conf.write_text(render_main(site_conf, folder, brotli=brotli))
-    command = [
-        NGINX,
-        "-p",
-        str(folder),
-        "-c",
-        str(main_conf),
-        "-e",
-        str(folder / "e.log"),
-    ]
+    command = [NGINX, *write_configs(folder, local, brotli=brotli)]
     checked = subprocess.run(
         [*command, "-t"], capture_output=True, text=True, check=False
     )

@@ -26,13 +26,7 @@ from lxml import html
 from rich.console import Console
 
 from piazza.comments import backup, restore
-from piazza.nginxconf import (
-    BROTLI_STATIC_MODULE,
-    SAMPLE,
-    Local,
-    render_main,
-    render_site,
-)
+from piazza.nginxconf import BROTLI_STATIC_MODULE, Local, write_configs
 from piazza.processes import stop
 from piazza.publish import publish, rollback
 
@@ -159,19 +153,7 @@ def served(tmp_path_factory) -> Iterator[Served]:
         logs=prefix / "logs",
         isso_port=isso_port,
     )
-    site_conf = prefix / "piazza.conf"
-    site_conf.write_text(render_site(SAMPLE.read_text(), local, brotli=brotli))
-    main_conf = prefix / "nginx.conf"
-    main_conf.write_text(render_main(site_conf, prefix, brotli=brotli))
-    command = [
-        NGINX,
-        "-p",
-        str(prefix),
-        "-c",
-        str(main_conf),
-        "-e",
-        str(prefix / "error.log"),
-    ]
+    command = [NGINX, *write_configs(prefix, local, brotli=brotli)]
     syntax = subprocess.run(
         [*command, "-t"], capture_output=True, text=True, check=False
     )
