@@ -52,6 +52,7 @@ import jinja2
 from isso.db import SQLite3
 from isso.utils import anonymize
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.exceptions import HTTPException
 from werkzeug.http import dump_cookie
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
@@ -89,6 +90,8 @@ _routes = Map(
     ],
     strict_slashes=False,
 )  # fmt: skip
+# The paths above start so; every other request goes to Isso untouched.
+_OURS = ("/id/", "/moderate", "/admin", "/login", "/demo", "/info")
 
 
 def _environments() -> dict[str, jinja2.Environment]:
@@ -153,12 +156,14 @@ class Moderation:
     # --- WSGI ------------------------------------------------------------
 
     def __call__(self, environ, start_response):
-        adapter = _routes.bind_to_environ(environ)
+        path = environ.get("PATH_INFO") or "/"
+        if not path.startswith(_OURS):  # thread reads, new comments...: at once
+            return self.app(environ, start_response)
         try:
-            endpoint, values = adapter.match(
-                environ.get("PATH_INFO") or "/", method=environ["REQUEST_METHOD"]
+            endpoint, values = _routes.bind_to_environ(environ).match(
+                path, method=environ["REQUEST_METHOD"]
             )
-        except Exception:  # noqa: BLE001 (no route of ours: Isso answers)
+        except HTTPException:  # no route of ours: Isso answers
             return self.app(environ, start_response)
         if endpoint == "closed":
             response = Response("Not Found", 404, content_type="text/plain")

@@ -29,7 +29,7 @@ from lxml import html
 from test_html_validity import vnu_errors
 from test_nginx import NGINX, make_cert
 
-from piazza.isso_moderation import LOCKOUT_FAILURES
+from piazza.isso_moderation import LOCKOUT_FAILURES, PAGE_SIZE
 from piazza.nginxconf import BROTLI_STATIC_MODULE, Local, write_configs
 from piazza.processes import stop
 
@@ -96,6 +96,7 @@ class Stack:
     prefix: Path
     cert: Path | None = None
     key: Path | None = None
+    session: str | None = None
 
     @property
     def site(self) -> str:
@@ -421,9 +422,13 @@ def test_moderating_from_the_page_in_chromium(stack, chromium):
 
 
 def _session(stack) -> str:
-    status, headers, _ = stack.login()
-    assert status == 303
-    return headers["Set-Cookie"].split(";")[0]
+    """An admin session's Cookie header, logged in once per module (nginx
+    lets only a few logins a minute through)."""
+    if stack.session is None:
+        status, headers, _ = stack.login()
+        assert status == 303
+        stack.session = headers["Set-Cookie"].split(";")[0]
+    return stack.session
 
 
 def test_the_admin_cookie_is_httponly_strict_secure_and_scoped(stack):
@@ -573,3 +578,58 @@ def test_the_moderation_pages_are_valid_html(stack, tmp_path):
     assert text.text == "Un <b>commento</b> & basta."  # shown as written, inert
     assert queue.xpath("//ul[@class='flags']/li/text()") == ["Segnalato: link-heavy"]
     assert vnu_errors([str(f) for f in files]) == []
+
+
+def test_the_edit_link_edits_without_javascript(stack):
+    made = stack.post_comment("/2026/modifica/", "Testo con un erore.", author="Ivo")
+    mail = stack.mailbox.wait_for(mail_about("Testo con un erore."))
+    path = urllib.parse.urlsplit(link_in(mail, "Delete comment")).path
+    path = path.replace("/delete/", "/edit/")  # one key for every action (Isso's)
+    status, _, answer = stack.request(path)
+    assert status == 200
+    assert parsed(answer).xpath("//textarea[@name='text']/text()") == [
+        "Testo con un erore."
+    ]
+    fields = {"text": "Testo senza errori.", "author": "Ivo", "website": ""}
+    status, _, answer = stack.request(
+        path,
+        method="POST",
+        body=urllib.parse.urlencode(fields).encode(),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Origin": stack.site,
+        },
+    )
+    assert status == 200
+    assert parsed(answer).findtext(".//h1") == "Il commento è salvato"
+    with sqlite3.connect(stack.isso.db) as db:
+        (text,) = db.execute(
+            "SELECT text FROM comments WHERE id = ?", (made["id"],)
+        ).fetchone()
+    assert text == "Testo senza errori." and stack.mode(made["id"]) == 2
+
+
+def test_published_comments_are_searched_and_paged(stack):
+    cookie = {"Cookie": _session(stack)}
+    size = PAGE_SIZE + 1
+    made = [
+        stack.post_comment("/2026/tanti/", f"Zebra numero {n}.") for n in range(size)
+    ]
+    with sqlite3.connect(stack.isso.db) as db:
+        db.executemany(
+            "UPDATE comments SET mode = 1 WHERE id = ?", [(m["id"],) for m in made]
+        )
+    search = "/comments/moderate/?view=published&q=Zebra"
+    _, _, answer = stack.request(search, headers=cookie)
+    first = parsed(answer)
+    assert first.xpath("//p[@class='count']/text()") == [f"{size} commenti."]
+    ids = [int(a.get("id").split("-")[1]) for a in first.findall(".//article")]
+    assert ids == [m["id"] for m in reversed(made)][:PAGE_SIZE]  # newest first
+    (older,) = first.xpath("//a[@rel='next']/@href")
+    _, _, answer = stack.request(older, headers=cookie)
+    second = parsed(answer)
+    ids = [int(a.get("id").split("-")[1]) for a in second.findall(".//article")]
+    assert ids == [made[0]["id"]]
+    assert second.xpath("//a[@rel='prev']/@href") and not second.xpath(
+        "//a[@rel='next']"
+    )
