@@ -512,6 +512,9 @@ def test_repeated_wrong_passwords_lock_the_range_out(stack):
     # the same /24 is the same range; another range is not locked
     assert _gunicorn_login(stack, PASSWORD, "198.51.100.200")[0] == 429
     assert _gunicorn_login(stack, PASSWORD, "198.51.101.9")[0] == 303
+    log = stack.isso.log.read_text()
+    assert "admin login failure from 198.51.100.0 (0 left" in log
+    assert "admin login refused: 198.51.100.0 is locked out" in log
 
 
 def test_concurrent_wrong_guesses_cannot_exceed_the_limit(stack):
@@ -633,3 +636,27 @@ def test_published_comments_are_searched_and_paged(stack):
     assert second.xpath("//a[@rel='prev']/@href") and not second.xpath(
         "//a[@rel='next']"
     )
+
+
+def test_other_layers_can_ask_whether_a_request_is_a_moderators(tmp_path):
+    from isso import config
+    from werkzeug.test import EnvironBuilder
+
+    from piazza.isso_moderation import Moderation
+
+    settings = config.load(config.default_file())
+    settings.set("general", "dbpath", str(tmp_path / "comments.db"))
+    settings.set("admin", "enabled", "true")
+    layer = Moderation(lambda environ, start: [], settings)
+    signed = layer.signer.dumps({"logged": True})
+    comment_cookie = layer.signer.dumps([1, "sha1"])  # a reader's edit cookie
+
+    def environ(cookie: str) -> dict:
+        return EnvironBuilder(
+            headers={"Cookie": f"admin-session={cookie}"}
+        ).get_environ()
+
+    assert layer.is_moderator(environ(signed))
+    assert not layer.is_moderator(environ(comment_cookie))
+    assert not layer.is_moderator(environ(signed[:-2] + "xx"))
+    assert not layer.is_moderator(EnvironBuilder().get_environ())
