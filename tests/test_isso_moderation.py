@@ -150,8 +150,9 @@ class Stack:
         return row[0] if row else None
 
 
-def start_nginx(folder: Path, isso_port: int, https_port: int, cert, key):
-    """deploy/nginx.conf on loopback in front of ``isso_port``: the process."""
+def start_nginx(folder: Path, isso_port: int, https_port: int, cert, key, *, edit=None):
+    """deploy/nginx.conf on loopback in front of ``isso_port`` (its rendered
+    text changed by ``edit``, if given): the process."""
     brotli = BROTLI_STATIC_MODULE.exists()
     root = folder / "root"
     root.mkdir(parents=True)
@@ -164,6 +165,9 @@ def start_nginx(folder: Path, isso_port: int, https_port: int, cert, key):
         logs=folder / "logs", isso_port=isso_port,
     )  # fmt: skip
     command = [NGINX, *write_configs(folder, local, brotli=brotli)]
+    if edit:
+        site_conf = folder / "piazza.conf"
+        site_conf.write_text(edit(site_conf.read_text()))
     checked = subprocess.run(
         [*command, "-t"], capture_output=True, text=True, check=False
     )
@@ -660,3 +664,38 @@ def test_other_layers_can_ask_whether_a_request_is_a_moderators(tmp_path):
     assert not layer.is_moderator(environ(comment_cookie))
     assert not layer.is_moderator(environ(signed[:-2] + "xx"))
     assert not layer.is_moderator(EnvironBuilder().get_environ())
+
+
+def test_the_sample_allow_list_shuts_others_out_of_moderation(stack, tmp_path):
+    """The commented allow/deny lines of deploy/nginx.conf, uncommented with a
+    range that is not ours (127.0.0.1): moderation is closed to us, the
+    e-mailed links and the comments are not."""
+
+    def allow_only_elsewhere(text: str) -> str:
+        assert text.count("# allow 203.0.113.0/24;") == 3
+        return text.replace("# allow 203.0.113.0/24;", "allow 192.0.2.0/24;").replace(
+            "# deny all;", "deny all;"
+        )
+
+    https_port = free_port()
+    isso_port = int(stack.isso.url.rsplit(":", 1)[1])
+    process = start_nginx(
+        tmp_path,
+        isso_port,
+        https_port,
+        stack.cert,
+        stack.key,
+        edit=allow_only_elsewhere,
+    )
+    other = Stack(stack.isso, stack.mailbox, https_port, stack.context, tmp_path)
+    try:
+        wait_for_nginx(other, process)
+        for path in ("/comments/moderate/", "/comments/admin/", "/comments/login/"):
+            assert other.request(path)[0] == 403, path
+        made = other.post_comment("/2026/da-fuori/", "Scritto da fuori ufficio.")
+        mail = stack.mailbox.wait_for(mail_about("Scritto da fuori ufficio."))
+        path = urllib.parse.urlsplit(link_in(mail, "Activate comment")).path
+        assert other.request(path)[0] == 200
+        assert stack.mode(made["id"]) == 2
+    finally:
+        stop(process)
