@@ -349,7 +349,7 @@ def test_a_reader_who_asked_is_mailed_about_a_reply(stack):
 # --- The moderation page --------------------------------------------------------
 
 
-def test_moderating_from_the_page_in_chromium(stack, chromium):
+def test_moderating_from_the_page_in_chromium(stack, chromium, artifacts):
     page, problems = chromium
     uri = "/2026/dalla-pagina/"
     approve = stack.post_comment(uri, "Approvami dalla pagina.", author="Elena")
@@ -372,6 +372,7 @@ def test_moderating_from_the_page_in_chromium(stack, chromium):
     assert session["httpOnly"] and session["secure"]
     assert session["sameSite"] == "Strict" and session["path"] == "/comments/"
 
+    page.screenshot(path=str(artifacts / "moderation-queue.png"), full_page=True)
     ids = [
         int(a.get_attribute("id").split("-")[1]) for a in page.locator("article").all()
     ]
