@@ -339,6 +339,11 @@ class Moderation:
             password.encode(), self.password.encode()
         )
         with self._db() as db, commentstore.immediate(db):
+            db.execute(  # failures that no longer count are forgotten
+                "DELETE FROM piazza_events WHERE kind = 'login-failure'"
+                " AND created <= ?",
+                (now - LOCKOUT_WINDOW,),
+            )
             recent = [
                 created
                 for (created,) in db.execute(

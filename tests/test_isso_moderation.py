@@ -643,16 +643,39 @@ def test_published_comments_are_searched_and_paged(stack):
     )
 
 
-def test_other_layers_can_ask_whether_a_request_is_a_moderators(tmp_path):
+def _layer(tmp_path):
+    """The layer in this process, around an app that answers nothing."""
     from isso import config
-    from werkzeug.test import EnvironBuilder
 
     from piazza.isso_moderation import Moderation
 
     settings = config.load(config.default_file())
     settings.set("general", "dbpath", str(tmp_path / "comments.db"))
     settings.set("admin", "enabled", "true")
-    layer = Moderation(lambda environ, start: [], settings)
+    settings.set("admin", "password", PASSWORD)
+    return Moderation(lambda environ, start: [], settings)
+
+
+def test_failures_older_than_the_window_no_longer_count(tmp_path):
+    from piazza.isso_moderation import LOCKOUT_WINDOW
+
+    layer = _layer(tmp_path)
+    old = time.time() - LOCKOUT_WINDOW - 1
+    with sqlite3.connect(tmp_path / "comments.db") as db:
+        db.executemany(
+            "INSERT INTO piazza_events VALUES ('login-failure', '192.0.2.0', ?)",
+            [(old,)] * LOCKOUT_FAILURES,
+        )
+    assert layer.attempt("192.0.2.0", "sbagliata").left == LOCKOUT_FAILURES - 1
+    with sqlite3.connect(tmp_path / "comments.db") as db:
+        (kept,) = db.execute("SELECT COUNT(*) FROM piazza_events").fetchone()
+    assert kept == 1  # the old ones are gone, the new one counts
+
+
+def test_other_layers_can_ask_whether_a_request_is_a_moderators(tmp_path):
+    from werkzeug.test import EnvironBuilder
+
+    layer = _layer(tmp_path)
     signed = layer.signer.dumps({"logged": True})
     comment_cookie = layer.signer.dumps([1, "sha1"])  # a reader's edit cookie
 
