@@ -31,6 +31,7 @@ from isso import config
 from isso.db import SQLite3
 
 from piazza import commentstore
+from piazza.comments import CommentsError, check_database
 from piazza.processes import ProcessLock
 
 PENDING, PUBLISHED, DELETED = 2, 1, 4
@@ -182,8 +183,10 @@ class Queue:
 
     def __init__(self, dbpath: str | PathLike[str]) -> None:
         self.path = Path(dbpath)
-        if not self.path.is_file():
-            raise ModerationError(f"{self.path}: no such comment database")
+        try:  # never let Isso's classes create tables in a wrong file
+            check_database(self.path)
+        except CommentsError as exc:
+            raise ModerationError(str(exc)) from None
         self.lock = ProcessLock(f"{self.path}.lock")
         # Isso's classes: the same statements the server runs.
         self.isso = SQLite3(str(self.path), config.load(config.default_file()))

@@ -151,3 +151,16 @@ def test_unlock_forgets_the_failed_logins(isso):
     with commentstore.connect(isso.db) as db:
         kinds = [k for (k,) in db.execute("SELECT kind FROM piazza_events")]
     assert "login-failure" not in kinds and "post" in kinds
+
+
+def test_a_file_that_is_not_an_isso_database_is_left_alone(tmp_path):
+    stranger = tmp_path / "altro.db"
+    with sqlite3.connect(stranger) as db:
+        db.execute("CREATE TABLE note (testo TEXT)")
+    done = moderate(stranger)
+    assert done.returncode == 1 and "not an Isso database" in done.stderr
+    with sqlite3.connect(stranger) as db:
+        tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master")]
+    assert tables == ["note"]
+    missing = moderate(tmp_path / "nessuno.db")
+    assert missing.returncode == 1 and "no such file" in missing.stderr
