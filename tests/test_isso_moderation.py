@@ -553,11 +553,11 @@ def test_nginx_limits_the_login_rate(stack, tmp_path):
         # The right password: the app never refuses it, so a 429 is nginx's.
         # (Isso's public-endpoint is the first nginx's: so is the Origin.)
         origin = {"Origin": stack.site}
-        statuses = [other.login(headers=origin)[0] for _ in range(12)]
+        statuses = [other.login(headers=origin)[0] for _ in range(20)]
     finally:
         stop(process)
     assert statuses[:6] == [303] * 6
-    assert statuses.count(429) >= 5
+    assert statuses.count(429) >= 10  # 6 at once, then one every 10 s
 
 
 def test_the_moderation_pages_are_valid_html(stack, tmp_path):
