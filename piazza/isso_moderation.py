@@ -143,9 +143,9 @@ class Moderation:
         self.public = settings.get("server", "public-endpoint") or ""
         # Isso's database classes, and its signing key (a preference Isso
         # stores in the database): our signatures are Isso's.
-        self.isso = SQLite3(self.dbpath, settings)
-        self.signer = URLSafeTimedSerializer(self.isso.preferences.get("session-key"))
-        self.key = self.isso.preferences.get("session-key").encode()
+        key = SQLite3(self.dbpath, settings).preferences.get("session-key")
+        self.signer = URLSafeTimedSerializer(key)
+        self.key = key.encode()
         with self._db() as db:
             commentstore.ensure_schema(db)
         self.templates = _environments()
