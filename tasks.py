@@ -337,6 +337,55 @@ def comments_restore(c, file, db=None, force=False):
     print(f"Restored {target} from {file}")
 
 
+def _ids(values: list[str], option: str) -> list[int]:
+    try:
+        return [int(v.lstrip("#")) for v in values]
+    except ValueError:
+        raise Exit(
+            f"comments-moderate: --{option} takes a comment's number, as the "
+            f"queue shows it (got {', '.join(values)})",
+            code=1,
+        ) from None
+
+
+@task(
+    iterable=["approve", "delete", "ban"],
+    help={
+        "db": "The comment database (default: the one in deploy/isso.dev.cfg)",
+        "approve": "Publish the comment with this number (repeatable)",
+        "delete": "Delete the comment with this number (repeatable)",
+        "ban": "Ban the writer of this comment (its e-mail, else its address "
+        "range) and delete it (repeatable)",
+        "unlock": "Forget the failed admin logins: lifts the login lockout",
+    },
+)
+def comments_moderate(  # noqa: PLR0917 (invoke passes options by name)
+    c, db=None, approve=None, delete=None, ban=None, unlock=False
+):
+    """Show the comments waiting for moderation; approve, delete or ban them."""
+    from rich.console import Console
+
+    from piazza import comments as isso
+    from piazza import moderation
+
+    console = Console()
+    path = isso.database_path(db, ROOT)
+    ids = {name: _ids(v or [], name) for name, v in (
+        ("approve", approve), ("delete", delete), ("ban", ban))}  # fmt: skip
+    try:
+        with moderation.Queue(path) as queue:
+            if unlock:
+                console.print(f"Forgot {queue.unlock()} failed admin logins")
+            console.print(moderation.queue_table(queue.pending()))
+            if any(ids.values()):
+                for done in queue.apply(**ids):
+                    console.print(moderation.describe(done))
+            elif sys.stdin.isatty() and queue.pending():
+                moderation.ask(queue, console)
+    except moderation.ModerationError as exc:
+        raise Exit(f"comments-moderate: {exc}", code=1) from None
+
+
 @task
 def test(c, k=""):
     """Run the whole test suite (pytest); -k selects tests by name."""

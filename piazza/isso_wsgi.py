@@ -54,6 +54,7 @@ from werkzeug.test import Client
 
 from piazza.comments import read_only
 from piazza.isso_staff import StaffBadges
+from piazza.isso_moderation import Moderation
 from piazza.processes import ProcessLock
 
 logger = logging.getLogger("piazza.isso")
@@ -228,6 +229,8 @@ _warmed = warm(isso, dbpath, int(os.environ.get("ISSO_WARM_THREADS", "50")))
 logger.info("rendered the comments of the %d newest threads", _warmed)
 staff = StaffBadges.from_environment(isso, dbpath)  # piazza/isso_staff.py
 reads = ThreadReads(staff, dbpath, settings.getiter("general", "host"))
+# Our layers around Isso (each in its own module; see its docstring).
+layered = Moderation(reads, settings)
 
 
 def application(environ, start_response):
@@ -238,4 +241,4 @@ def application(environ, start_response):
             headers = [*headers, ("X-Accel-Expires", f"@{second}")]
         return start_response(status, headers, exc_info)
 
-    return reads(environ, start)
+    return layered(environ, start)

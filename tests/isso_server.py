@@ -193,17 +193,19 @@ def running_isso_gunicorn(
     port: int | None = None,
     workers: int = 2,
     *,
+    settings: Settings | None = None,
     production: tuple[tuple[str, str], ...] | None = None,
     env: dict[str, str] | None = None,
 ) -> Iterator[IssoServer]:
     """Isso as production runs it: gunicorn with deploy/gunicorn.conf.py.
 
-    With ``production`` (changes, maybe none, see :func:`production_config`)
-    it runs deploy/isso.cfg itself, with :data:`PRODUCTION_SECRETS` in its
+    ``settings``: options to change, as for :func:`config`. With
+    ``production`` (changes, maybe none, see :func:`production_config`) it
+    runs deploy/isso.cfg itself, with :data:`PRODUCTION_SECRETS` in its
     environment, instead of the tests' configuration. ``env`` adds variables.
     """
     port = port or free_port()
-    cfg, db, log = _prepare(folder, port, site, "gunicorn.log")
+    cfg, db, log = _prepare(folder, port, site, "gunicorn.log", settings)
     if production is not None:
         cfg = production_config(folder, port, production)
     env = {

@@ -12,12 +12,17 @@ THEME = ROOT / "theme"
 
 
 def _template_msgids() -> set[str]:
+    """The theme's and the moderation pages' (piazza/templates)."""
     method_map = [("templates/**.html", "jinja2")]
     options = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
     return {
         message if isinstance(message, str) else message[0]
+        for folder, mapping in (
+            (THEME, method_map),
+            (ROOT / "piazza" / "templates", [("**.html", "jinja2")]),
+        )
         for _file, _line, message, _comments, _context in extract_from_dir(
-            str(THEME), method_map, options
+            str(folder), mapping, {mapping[0][0]: options["templates/**.html"]}
         )
     }
 
