@@ -26,8 +26,8 @@ import pytest
 from conftest import free_port, need_tool
 from isso_server import IssoServer, running_isso_gunicorn
 from lxml import html
+from nginx_server import NGINX, make_cert
 from test_html_validity import vnu_errors
-from test_nginx import NGINX, make_cert
 
 from piazza.isso_moderation import LOCKOUT_FAILURES, PAGE_SIZE
 from piazza.nginxconf import BROTLI_STATIC_MODULE, Local, prepare

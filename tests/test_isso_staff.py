@@ -59,14 +59,15 @@ class Stack:
         return status, made, edit
 
     def login(self, password: str = PRODUCTION_SECRETS["ISSO_ADMIN_PASSWORD"]) -> str:
-        """The admin-session cookie (name=value) Isso gives for ``password``."""
+        """The admin-session cookie (name=value) the login gives for ``password``
+        (piazza/isso_moderation.py answers it: 303 to the moderation page)."""
         status, headers, _ = self.nginx.get(
             "/comments/login/",
             {"Content-Type": "application/x-www-form-urlencoded"},
             method="POST",
             body=urllib.parse.urlencode({"password": password}).encode(),
         )
-        assert status == 302, "Isso did not accept the admin password"
+        assert status == 303, "the login did not accept the admin password"
         (cookie,) = [
             c.split(";")[0]
             for c in headers.get_all("Set-Cookie")
