@@ -27,6 +27,7 @@ from piazza.check import DEFAULT_SIZE_BUDGET, CheckReport, check_site, format_re
 from piazza.errors import PublishError
 from piazza.pelican_run import run_pelican
 from piazza.release import (
+    BUILD_INPUTS,
     DEFAULT_KEEP,
     Build,
     LocalTarget,
@@ -193,7 +194,8 @@ def publish(
                 )
                 _print_timings(out, timings, None)
                 return PublishResult(site.spec, current, current, timings, None, report)
-            commit, dirty = git_commit(root)
+            inputs = [*BUILD_INPUTS, settings, *([content] if content else [])]
+            commit, dirty = git_commit(root, inputs)
             name = release_name(datetime.now(UTC), [r.name for r in releases])
             manifest = Manifest(
                 name=name,
