@@ -187,14 +187,14 @@ def new_post(c, title, lang=None, translation_of=None, category=""):
     print(f"Wrote {path.relative_to(ROOT)} (status: draft)")
 
 
-def _publishing(action, *args, **kwargs):
-    """Run a publishing step; a PublishError is a message, not a traceback."""
+def _publishing(name, action, *args, **kwargs):
+    """Run the step of task ``name``; a PublishError is a message, not a traceback."""
     from piazza.errors import PublishError
 
     try:
         return action(*args, **kwargs)
     except PublishError as exc:
-        raise Exit(f"{action.__name__}: {exc}", code=1) from None
+        raise Exit(f"{name}: {exc}", code=1) from None
 
 
 @task(
@@ -209,7 +209,9 @@ def publish(c, target=None, keep=None, force=False):
     """Build for production, check, upload as a new release, switch it live."""
     from piazza import publish as publishing
 
-    _publishing(publishing.publish, target, int(keep) if keep else None, force=force)
+    _publishing(
+        "publish", publishing.publish, target, int(keep) if keep else None, force=force
+    )
 
 
 @task(help={"target": "The publish target", "to": "Release name to switch to"})
@@ -217,7 +219,7 @@ def rollback(c, target=None, to=None):
     """Switch the live site back to the previous release (or --to RELEASE)."""
     from piazza import publish as publishing
 
-    _publishing(publishing.rollback, target, to)
+    _publishing("rollback", publishing.rollback, target, to)
 
 
 @task(help={"target": "The publish target"})
@@ -225,7 +227,7 @@ def releases(c, target=None):
     """List the releases on the target, with their dates and commits."""
     from piazza import publish as publishing
 
-    _publishing(publishing.list_releases, target)
+    _publishing("releases", publishing.list_releases, target)
 
 
 @task(help={"output": "The built site to check (default: output/)"})
@@ -233,7 +235,7 @@ def check(c, output=None):
     """Check a built site: links, assets, feeds, titles, canonical URLs, sizes."""
     from piazza import publish as publishing
 
-    _publishing(publishing.check, output or CONFIG["deploy_path"])
+    _publishing("check", publishing.check, output or CONFIG["deploy_path"])
 
 
 # --- Community feeds -------------------------------------------------------
@@ -251,7 +253,13 @@ def aggregate(c, force=False, only=None, settings=None):
     """Fetch every community feed into var/community/ (the build reads only that)."""
     from piazza.community import aggregate as run
 
-    _community(run, ROOT / (settings or CONFIG["settings_base"]), force, only or ())
+    _community(
+        "aggregate",
+        run,
+        ROOT / (settings or CONFIG["settings_base"]),
+        force,
+        only or (),
+    )
 
 
 @task(help={"file": "An OPML file exported from a feed reader"})
@@ -259,30 +267,30 @@ def feeds_import(c, file):
     """Add the subscriptions of an OPML file to content/community/feeds.toml."""
     from piazza.community import import_opml
 
-    _community(import_opml, ROOT / CONFIG["settings_base"], Path(file))
+    _community("feeds-import", import_opml, ROOT / CONFIG["settings_base"], Path(file))
 
 
-def _community(action, *args):
-    """Run a community step; a configuration error is a message and exit 1."""
+def _community(name, action, *args):
+    """Run the step of task ``name``; a configuration error is a message, exit 1."""
     from community.errors import CommunityError
 
     try:
         action(*args)
     except CommunityError as exc:
-        raise Exit(f"{action.__name__}: {exc}", code=1) from None
+        raise Exit(f"{name}: {exc}", code=1) from None
 
 
 # --- Comments (Isso) --------------------------------------------------------
 
 
-def _comments(action, *args, **kwargs):
-    """Run a comments step; a CommentsError is a message, not a traceback."""
+def _comments(name, action, *args, **kwargs):
+    """Run the step of task ``name``; a CommentsError is a message, not a traceback."""
     from piazza.comments import CommentsError
 
     try:
         return action(*args, **kwargs)
     except CommentsError as exc:
-        raise Exit(f"{action.__name__}: {exc}", code=1) from None
+        raise Exit(f"{name}: {exc}", code=1) from None
 
 
 @task(help={"config": "Isso configuration (default: deploy/isso.dev.cfg)"})
@@ -290,7 +298,7 @@ def comments(c, config="deploy/isso.dev.cfg"):
     """Run the Isso comment server for development on 127.0.0.1:8080."""
     from piazza import comments as isso
 
-    _comments(isso.serve, ROOT / config)
+    _comments("comments", isso.serve, ROOT / config)
 
 
 @task
@@ -315,7 +323,9 @@ def comments_backup(c, db=None, dest="var/backups"):
     """Write a consistent, timestamped copy of the comment database."""
     from piazza import comments as isso
 
-    path = _comments(isso.backup, isso.database_path(db, ROOT), ROOT / dest)
+    path = _comments(
+        "comments-backup", isso.backup, isso.database_path(db, ROOT), ROOT / dest
+    )
     print(f"Backed up to {path}")
 
 
@@ -331,7 +341,9 @@ def comments_restore(c, file, db=None, force=False):
     from piazza import comments as isso
 
     target = isso.database_path(db, ROOT)
-    previous = _comments(isso.restore, Path(file), target, force=force)
+    previous = _comments(
+        "comments-restore", isso.restore, Path(file), target, force=force
+    )
     if previous:
         print(f"The database it replaced is backed up in {previous}")
     print(f"Restored {target} from {file}")

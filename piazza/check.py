@@ -24,6 +24,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import feedparser
 from lxml import etree
+from wording import counted
 
 DEFAULT_SIZE_BUDGET = 512 * 1024
 """Bytes an HTML page may weigh on its own (images and CSS not included)."""
@@ -626,8 +627,9 @@ def format_report(report: CheckReport, *, limit: int = 30) -> str:
     lines: list[str] = []
     verdict = "OK" if report.ok else "FAILED"
     lines.append(
-        f"check {verdict}: {report.pages:,} pages, {report.files:,} files, "
-        f"{len(report.errors)} errors, {len(report.warnings)} warnings"
+        f"check {verdict}: {counted(report.pages, 'page')}, "
+        f"{counted(report.files, 'file')}, {counted(len(report.errors), 'error')}, "
+        f"{counted(len(report.warnings), 'warning')}"
     )
     for label, findings in (("error", report.errors), ("warning", report.warnings)):
         groups: dict[str, list[Finding]] = defaultdict(list)

@@ -13,6 +13,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
+from wording import counted
 
 from community.aggregate import AggregateReport, FeedReport, run_aggregate
 from community.errors import CommunityError
@@ -77,7 +78,8 @@ def aggregate(
         console.print(summary_table(report))
     problems = len(report.problems)
     console.print(
-        f"{len(report.feeds)} feeds, {report.new_entries} new entries"
+        f"{counted(len(report.feeds), 'feed')}, "
+        f"{counted(report.new_entries, 'new entry', 'new entries')}"
         + (f", {problems} need attention" if problems else "")
         + f"; cache: {report.cache_dir}"
     )

@@ -22,6 +22,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from wording import counted
 
 from piazza.check import DEFAULT_SIZE_BUDGET, CheckReport, check_site, format_report
 from piazza.errors import PublishError
@@ -176,7 +177,7 @@ def publish(
         if not report.ok:
             out.print(format_report(report), markup=False, highlight=False)
             raise PublishError(
-                f"The check found {len(report.errors)} error(s) in the build "
+                f"The check found {counted(len(report.errors), 'error')} in the build "
                 f"(listed above); nothing was uploaded and {site.spec} is unchanged."
             )
         if report.warnings:
@@ -219,7 +220,7 @@ def publish(
     )
     _print_timings(out, timings, transfer)
     if pruned:
-        out.print(f"Removed {len(pruned)} old release(s): {', '.join(pruned)}")
+        out.print(f"Removed {counted(len(pruned), 'old release')}: {', '.join(pruned)}")
     return PublishResult(
         site.spec, name, current, timings, transfer, report, tuple(pruned)
     )
@@ -330,7 +331,8 @@ def check(
     out.print(f"({elapsed:.2f} s, site URL {siteurl or '(relative)'})")
     if not report.ok:
         raise PublishError(
-            f"{output_dir} has {len(report.errors)} error(s): fix them and build again."
+            f"{output_dir} has {counted(len(report.errors), 'error')}: fix "
+            f"{'it' if len(report.errors) == 1 else 'them'} and build again."
         )
     return report
 

@@ -489,6 +489,10 @@ def test_the_aggregate_task_exits_0_with_failures_and_prints_a_summary(
     assert "Broken" in out and "HTTP 500" in out
     assert "1 need attention" in out
     assert Cache(tmp_path / "cache").exists()
+    # Run again: the broken feed waits, and the count agrees with its noun.
+    again = " ".join(_invoke("aggregate", "--settings", str(conf)).stdout.split())
+    assert "after 1 error)" in again
+    assert "2 feeds, 0 new entries" in again
 
 
 def test_the_aggregate_task_fails_on_invalid_configuration(tmp_path):

@@ -29,6 +29,7 @@ from typing import Any
 from pelican import signals
 from pelican.contents import Article
 from pelican.generators import ArticlesGenerator, PagesGenerator
+from wording import counted
 
 from comments.isso import IssoClient, IssoUnreachable, Snapshot, Thread
 
@@ -157,9 +158,9 @@ def _snapshot(settings: dict[str, Any], uris: list[str]) -> Snapshot:
         client.close()
     total = sum(t.total for t in snapshot.threads.values())
     logger.info(
-        "comments: %d comments in %d threads from %s",
-        total,
-        len(snapshot.threads),
+        "comments: %s in %s from %s",
+        counted(total, "comment"),
+        counted(len(snapshot.threads), "thread"),
         api_url,
     )
     return snapshot

@@ -7,6 +7,8 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+from wording import counted
+
 from contentcheck.rules import (
     Item,
     check_image_alt,
@@ -49,8 +51,8 @@ def _report(generator: Any, contents: Iterable[Any]) -> None:
         # One message for all of them: with --fatal the first error stops the
         # build, and the editor should see every problem at once.
         logger.error(
-            "%d content problem(s):\n%s",
-            len(problems),
+            "%s:\n%s",
+            counted(len(problems), "content problem"),
             "\n".join(f"  {p}" for p in problems),
         )
 
