@@ -28,6 +28,7 @@ def _items(contents: Iterable[Any], root: str) -> list[Item]:
             is_translation=str(c.metadata.get("translation", "false")).lower()
             in ("true", "yes", "1"),
             html=c._content or "",
+            status=getattr(c, "status", "published"),
         )
         for c in contents
     ]
@@ -37,14 +38,9 @@ def _report(generator: Any, contents: Iterable[Any]) -> None:
     settings = generator.settings
     languages = list(settings.get("LANGUAGES") or [settings["DEFAULT_LANG"]])
     items = _items(contents, os.getcwd())
-    published = [
-        i
-        for i, c in zip(items, contents, strict=True)
-        if getattr(c, "status", "") != "draft"
-    ]
     problems = [
         *check_languages(items, languages),
-        *check_translations(published),
+        *check_translations(items),
         *check_image_alt(items),
     ]
     if problems:

@@ -28,6 +28,11 @@ class Item:
     lang: str
     is_translation: bool
     html: str
+    status: str = "published"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == "draft"
 
 
 def check_languages(items: Iterable[Item], languages: Sequence[str]) -> list[Problem]:
@@ -44,26 +49,45 @@ def check_languages(items: Iterable[Item], languages: Sequence[str]) -> list[Pro
 
 
 def check_translations(items: Iterable[Item]) -> list[Problem]:
-    """A translation needs an original with the same slug; a language appears once."""
+    """Each translation needs an original; a language appears once per status.
+
+    Translations publish on their own: an original whose translation is still a
+    draft publishes alone (its language switch appears with the translation). The
+    other way round can't work: a published translation of a draft or of nothing
+    is one problem, naming both files (or the slug it looked for).
+    """
     groups: dict[str, list[Item]] = defaultdict(list)
     for item in items:
         groups[item.slug].append(item)
     problems = []
     for slug, group in groups.items():
         originals = [i for i in group if not i.is_translation]
-        if not originals:
-            problems.extend(
-                Problem(
-                    item.source,
-                    f"'Translation: true' but no original with 'Slug: {slug}' exists; "
-                    "give the translation the slug of the post it translates",
-                )
-                for item in group
-            )
-        by_lang: dict[str, list[Item]] = defaultdict(list)
         for item in group:
-            by_lang[item.lang].append(item)
-        for lang, same in by_lang.items():
+            if not item.is_translation or (originals and item.is_draft):
+                continue
+            if not originals:
+                problems.append(
+                    Problem(
+                        item.source,
+                        f"'Translation: true' but no original with 'Slug: {slug}' "
+                        "exists; give the translation the slug of the post it "
+                        "translates",
+                    )
+                )
+            elif all(o.is_draft for o in originals):
+                drafts = ", ".join(o.source for o in originals)
+                problems.append(
+                    Problem(
+                        item.source,
+                        f"this translation is published but its original {drafts} "
+                        "is a draft; publish the original first (Status: "
+                        "published), or keep this translation a draft (Status: draft)",
+                    )
+                )
+        by_status_lang: dict[tuple[bool, str], list[Item]] = defaultdict(list)
+        for item in group:
+            by_status_lang[item.is_draft, item.lang].append(item)
+        for (_, lang), same in by_status_lang.items():
             if len(same) > 1:
                 others = ", ".join(i.source for i in same[1:])
                 problems.append(
