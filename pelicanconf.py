@@ -111,13 +111,18 @@ JINJA_ENVIRONMENT = {
     "trim_blocks": True,
     "lstrip_blocks": True,
 }
-# Category labels per language: category names are Italian in the sources.
+# The site's categories, by slug, with their name in each language: sources
+# write the Italian name (`Category: Comunità`); `invoke new-post` offers these,
+# and a post without a category, or with one not listed here, fails the build.
 CATEGORY_LABELS = {
-    "azienda": {"en": "Company"},
-    "moto": {"en": "Motorcycles"},
-    "comunita": {"en": "Community"},
-    "corse": {"en": "Racing"},
+    "azienda": {"it": "Azienda", "en": "Company"},
+    "moto": {"it": "Moto", "en": "Motorcycles"},
+    "comunita": {"it": "Comunità", "en": "Community"},
+    "corse": {"it": "Corse", "en": "Racing"},
 }
+# No category from the folder name ("posts") or a default: every post says it.
+USE_FOLDER_AS_CATEGORY = False
+DEFAULT_CATEGORY = ""
 MENU_PAGES = ["chi-siamo", "regole-della-comunita", "privacy"]
 DISPLAY_PAGES_ON_MENU = False
 DISPLAY_CATEGORIES_ON_MENU = False

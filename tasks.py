@@ -158,19 +158,28 @@ def preview(c, serve=True):
 
 
 @task(
+    positional=[],
     help={
-        "title": "The post's title (required)",
+        "title": "The post's title (required; may not start with '-')",
         "lang": "Language of the post: it or en (default: it)",
         "translation-of": "Slug of the post this one translates",
-        "category": "Category (a translation takes the original's)",
-    }
+        "category": "One of the site's categories (CATEGORY_LABELS); asked at a "
+        "terminal; a translation takes the original's",
+    },
 )
-def new_post(c, title, lang=None, translation_of=None, category=""):
+def new_post(c, title=None, lang=None, translation_of=None, category=""):
     """Write a new draft post in content/posts/ (never overwrites)."""
-    from piazza.newpost import NewPostError
+    from contentcheck.rules import site_categories
+    from piazza.newpost import USAGE, NewPostError, UsageError, check_title
     from piazza.newpost import new_post as write_post
 
+    categories = site_categories(
+        settings().get("CATEGORY_LABELS"), settings()["DEFAULT_LANG"]
+    )
     try:
+        check_title(title)
+        if not category and not translation_of and categories and sys.stdin.isatty():
+            category = _ask_category(categories)
         path = write_post(
             ROOT / CONFIG["content_path"] / "posts",
             title=title,
@@ -181,10 +190,28 @@ def new_post(c, title, lang=None, translation_of=None, category=""):
             now=datetime.now(),
             translation_of=translation_of,
             category=category,
+            categories=categories,
         )
+    except UsageError as exc:
+        raise Exit(f"new-post: {exc}\n{USAGE}", code=2) from None
     except NewPostError as exc:
         raise Exit(f"new-post: {exc}", code=1) from None
     print(f"Wrote {path.relative_to(ROOT)} (status: draft)")
+
+
+def _ask_category(categories: dict[str, str]) -> str:
+    """Ask at the terminal which category a new post goes in."""
+    names = sorted(categories.values())
+    print("Category of the new post:")
+    for number, name in enumerate(names, 1):
+        print(f"  {number}. {name}")
+    try:
+        answer = input(f"Number or name (1-{len(names)}): ").strip()
+    except EOFError:
+        return ""
+    if answer.isdigit() and 1 <= int(answer) <= len(names):
+        return names[int(answer) - 1]
+    return answer
 
 
 def _publishing(name, action, *args, **kwargs):

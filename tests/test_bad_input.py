@@ -41,6 +41,25 @@ BROKEN = {
         ),
         ["2026-02-broken.it.md", "no original with 'Slug: nessuno'"],
     ),
+    "no-category": (
+        "Title: Senza categoria\nDate: 2026-02-01 10:00\nSlug: senza\nLang: it\n\nT.\n",
+        [
+            "2026-02-broken.it.md",
+            "no 'Category:'",
+            "Azienda, Comunità, Corse, Moto",
+        ],
+    ),
+    "unknown-category": (
+        (
+            "Title: Raduno\nDate: 2026-02-01 10:00\nSlug: raduno\nLang: it\n"
+            "Category: Eventi\n\nTesto.\n"
+        ),
+        [
+            "2026-02-broken.it.md",
+            "unknown category 'Category: Eventi'",
+            "Azienda, Comunità, Corse, Moto",
+        ],
+    ),
     "image-without-alt": (
         (
             "Title: Foto\nDate: 2026-02-01 10:00\nSlug: foto\nLang: it\n"

@@ -11,15 +11,24 @@ from wording import counted
 
 from contentcheck.rules import (
     Item,
+    check_categories,
     check_image_alt,
     check_languages,
     check_translations,
+    site_categories,
 )
 
 logger = logging.getLogger(__name__)
 
 
-def _items(contents: Iterable[Any], root: str) -> list[Item]:
+def _category(content: Any) -> tuple[str, str]:
+    category = getattr(content, "category", None)
+    return (str(category.name), category.slug) if category else ("", "")
+
+
+def _items(
+    contents: Iterable[Any], root: str, *, with_category: bool = False
+) -> list[Item]:
     return [
         Item(
             source=os.path.relpath(c.source_path, root) if c.source_path else "?",
@@ -29,18 +38,24 @@ def _items(contents: Iterable[Any], root: str) -> list[Item]:
             in ("true", "yes", "1"),
             html=c._content or "",
             status=getattr(c, "status", "published"),
+            category=_category(c)[0] if with_category else None,
+            category_slug=_category(c)[1],
         )
         for c in contents
     ]
 
 
-def _report(generator: Any, contents: Iterable[Any]) -> None:
+def _report(generator: Any, contents: Iterable[Any], *, articles: bool) -> None:
     settings = generator.settings
     languages = list(settings.get("LANGUAGES") or [settings["DEFAULT_LANG"]])
-    items = _items(contents, os.getcwd())
+    items = _items(contents, os.getcwd(), with_category=articles)
     problems = [
         *check_languages(items, languages),
         *check_translations(items),
+        *check_categories(
+            items,
+            site_categories(settings.get("CATEGORY_LABELS"), settings["DEFAULT_LANG"]),
+        ),
         *check_image_alt(items),
     ]
     if problems:
@@ -62,7 +77,7 @@ def check_articles(generator: Any) -> None:
         *generator.drafts,
         *generator.drafts_translations,
     ]
-    _report(generator, contents)
+    _report(generator, contents, articles=True)
 
 
 def check_pages(generator: Any) -> None:
@@ -74,4 +89,4 @@ def check_pages(generator: Any) -> None:
         *generator.draft_pages,
         *generator.draft_translations,
     ]
-    _report(generator, contents)
+    _report(generator, contents, articles=False)

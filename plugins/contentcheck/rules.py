@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
@@ -29,6 +29,8 @@ class Item:
     is_translation: bool
     html: str
     status: str = "published"
+    category: str | None = None  # articles only: the name given (or "")
+    category_slug: str = ""
 
     @property
     def is_draft(self) -> bool:
@@ -96,6 +98,49 @@ def check_translations(items: Iterable[Item]) -> list[Problem]:
                         f"'Slug: {slug}' in language '{lang}' is also used by {others}",
                     )
                 )
+    return problems
+
+
+def site_categories(
+    labels: Mapping[str, Mapping[str, str]] | None, default_lang: str
+) -> dict[str, str]:
+    """Slug -> name of the site's categories, from CATEGORY_LABELS.
+
+    The name is the label in the default language (what sources write), else
+    the slug itself.
+    """
+    return {
+        slug: names.get(default_lang, slug) for slug, names in (labels or {}).items()
+    }
+
+
+def check_categories(items: Iterable[Item], known: Mapping[str, str]) -> list[Problem]:
+    """Every post is filed under one of the site's categories.
+
+    ``known`` maps each category's slug to its name (CATEGORY_LABELS); an empty
+    ``known`` means the site keeps no list, and only a missing category counts.
+    """
+    choices = ", ".join(sorted(known.values())) or "any name"
+    where = "(CATEGORY_LABELS in pelicanconf.py)"
+    problems = []
+    for item in items:
+        if item.category is None:
+            continue
+        if not item.category.strip():
+            problems.append(
+                Problem(
+                    item.source,
+                    f"no 'Category:'; give it one of {choices} {where}",
+                )
+            )
+        elif known and item.category_slug not in known:
+            problems.append(
+                Problem(
+                    item.source,
+                    f"unknown category 'Category: {item.category}'; use one of "
+                    f"{choices}, or add it with its labels {where}",
+                )
+            )
     return problems
 
 
