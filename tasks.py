@@ -87,14 +87,18 @@ def clean(c):
 
 @task
 def build(c):
-    """Build the site into output/ with the development settings."""
-    pelican_run("-s {settings_base}".format(**CONFIG))
+    """Build the site into output/ with the development settings.
+
+    output/ is emptied first, so a deleted post leaves no page behind (the
+    content cache lives in var/, not there).
+    """
+    pelican_run("-d -s {settings_base}".format(**CONFIG))
 
 
 @task
 def rebuild(c):
-    """Build from scratch: delete output/ first."""
-    pelican_run("-d -s {settings_base}".format(**CONFIG))
+    """Build from scratch: empty output/ and ignore the content cache."""
+    pelican_run("-d --ignore-cache -s {settings_base}".format(**CONFIG))
 
 
 @task
@@ -257,12 +261,19 @@ def releases(c, target=None):
     _publishing("releases", publishing.list_releases, target)
 
 
-@task(help={"output": "The built site to check (default: output/)"})
-def check(c, output=None):
+@task(
+    help={
+        "output": "The built site to check (default: output/)",
+        "drafts": "Check draft pages too (a preview's output, var/preview)",
+    }
+)
+def check(c, output=None, drafts=False):
     """Check a built site: links, assets, feeds, titles, canonical URLs, sizes."""
     from piazza import publish as publishing
 
-    _publishing("check", publishing.check, output or CONFIG["deploy_path"])
+    _publishing(
+        "check", publishing.check, output or CONFIG["deploy_path"], drafts=drafts
+    )
 
 
 # --- Community feeds -------------------------------------------------------

@@ -310,8 +310,11 @@ def check(
     siteurl: str | None = None,
     size_budget: int = DEFAULT_SIZE_BUDGET,
     console: Console | None = None,
+    drafts: bool = False,
 ) -> CheckReport:
     """Check a built site and print the report; PublishError if it has errors.
+
+    Drafts are left out unless ``drafts`` (a preview's output).
 
     ``siteurl`` defaults to the one the site was built with (read from the
     canonical link of its home page).
@@ -325,7 +328,7 @@ def check(
     if siteurl is None:
         siteurl = guess_siteurl(output_dir)
     started = time.perf_counter()
-    report = check_site(output_dir, siteurl, size_budget=size_budget)
+    report = check_site(output_dir, siteurl, size_budget=size_budget, drafts=drafts)
     elapsed = time.perf_counter() - started
     out.print(format_report(report), markup=False, highlight=False)
     out.print(f"({elapsed:.2f} s, site URL {siteurl or '(relative)'})")

@@ -84,6 +84,15 @@ def install_template_helpers(generator: Any) -> None:
         """A listing URL in the current page's language ("tag/x/" -> "en/tag/x/")."""
         return lang_prefix(page_lang(ctx, default_lang), default_lang) + url
 
+    @pass_context
+    def listing_url(ctx: Context, group: Any) -> str | None:
+        """The URL of a category's, tag's or author's listing in the page's
+        language, or None when the build writes none (a tag only drafts use).
+        """
+        if not _has_listing(ctx, group):
+            return None
+        return lang_prefix(page_lang(ctx, default_lang), default_lang) + group.url
+
     def category_label(category: Any, lang: str) -> str:
         labels = settings.get("CATEGORY_LABELS", {}).get(category.slug, {})
         return labels.get(lang, str(category))
@@ -100,11 +109,28 @@ def install_template_helpers(generator: Any) -> None:
         page_lang=current_lang,
         alternates=alternates,
         lang_url=lang_url,
+        listing_url=listing_url,
         page_url=page_url,
         menu_pages=menu_pages,
         LANGUAGES=languages,
     )
     env.filters.update(category_label=category_label, format_date=format_date)
+
+
+_LISTINGS = {"Category": "categories", "Tag": "tags", "Author": "authors"}
+
+
+def _has_listing(ctx: Context, group: Any) -> bool:
+    """Whether a listing page is written for ``group``: only published posts
+    make one, so a tag or category used by drafts alone has none.
+    """
+    key = _LISTINGS.get(type(group).__name__)
+    listed = ctx.get(key) if key else None
+    if listed is None:
+        return True
+    if isinstance(listed, dict):
+        return group in listed
+    return any(member == group for member, _ in listed)
 
 
 def write_language_listings(generator: Any, writer: Any) -> None:
