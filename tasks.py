@@ -261,6 +261,19 @@ def releases(c, target=None):
     _publishing("releases", publishing.list_releases, target)
 
 
+@task(help={"config": "The nginx config to update (default: deploy/nginx.conf)"})
+def redirects(c, config="deploy/nginx.conf"):
+    """Write the redirects of moved category and tag listings into the nginx config."""
+    from piazza import redirects as moved
+
+    path = ROOT / config
+    try:
+        changed = moved.write(path, settings())
+    except moved.RedirectsError as exc:
+        raise Exit(f"redirects: {exc}", code=1) from None
+    print(f"{config}: {'updated' if changed else 'already up to date'}")
+
+
 @task(
     help={
         "output": "The built site to check (default: output/)",

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from channels.jsonfeed import plain_text
 
 
-def blog_posting(article: Any, siteurl: str, sitename: str, logo: str) -> dict:
-    """A schema.org BlogPosting for one article (https://schema.org/BlogPosting)."""
+def _as_written(group: Any, lang: str) -> str:
+    return str(group)
+
+
+def blog_posting(
+    article: Any,
+    siteurl: str,
+    sitename: str,
+    logo: str,
+    label: Callable[[Any, str], str] = _as_written,
+) -> dict:
+    """A schema.org BlogPosting for one article (https://schema.org/BlogPosting).
+
+    ``label`` names a tag or category in the article's language.
+    """
     url = f"{siteurl}/{article.url}"
     data: dict[str, Any] = {
         "@context": "https://schema.org",
@@ -33,7 +47,7 @@ def blog_posting(article: Any, siteurl: str, sitename: str, logo: str) -> dict:
             "logo": {"@type": "ImageObject", "url": f"{siteurl}/{logo}"},
         },
         "image": f"{siteurl}/{logo}",
-        "keywords": [str(t) for t in getattr(article, "tags", ())],
+        "keywords": [label(t, article.lang) for t in getattr(article, "tags", ())],
     }
     thread = getattr(article, "comment_thread", None)  # plugins/comments
     if thread is not None:
@@ -41,7 +55,7 @@ def blog_posting(article: Any, siteurl: str, sitename: str, logo: str) -> dict:
         if thread.comments:
             data["comment"] = thread.schema_org()
     if getattr(article, "category", None):
-        data["articleSection"] = str(article.category)
+        data["articleSection"] = label(article.category, article.lang)
     translations = [
         t for t in getattr(article, "translations", ()) if t.status == "published"
     ]

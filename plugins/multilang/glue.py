@@ -22,6 +22,7 @@ from multilang.languages import (
     page_lang,
     url_of_output,
 )
+from multilang.listings import Listings, kind_of
 
 
 def _languages(settings: dict[str, Any]) -> dict[str, dict[str, str]]:
@@ -36,6 +37,7 @@ def install_template_helpers(generator: Any) -> None:
     default_lang = settings["DEFAULT_LANG"]
     languages = _languages(settings)
     translations_dir = str(Path(settings["THEME"]) / "translations")
+    listings = Listings(settings)
 
     def translations_for(ctx: Context):
         return load_translations(translations_dir, page_lang(ctx, default_lang))
@@ -58,6 +60,11 @@ def install_template_helpers(generator: Any) -> None:
             obj = ctx.get(key)
             if obj is not None and hasattr(obj, "translations"):
                 return content_alternates(obj)
+        group = listing_group(ctx)
+        if group is not None and ctx.get("output_file"):
+            return listings.alternates(
+                group, ctx["output_file"], page_lang(ctx, default_lang), languages
+            )
         if is_mirrored_listing(ctx, settings) and ctx.get("output_file"):
             return listing_alternates(
                 ctx["output_file"],
@@ -91,11 +98,11 @@ def install_template_helpers(generator: Any) -> None:
         """
         if not _has_listing(ctx, group):
             return None
-        return lang_prefix(page_lang(ctx, default_lang), default_lang) + group.url
+        return listings.url(group, page_lang(ctx, default_lang))
 
-    def category_label(category: Any, lang: str) -> str:
-        labels = settings.get("CATEGORY_LABELS", {}).get(category.slug, {})
-        return labels.get(lang, str(category))
+    def label(group: Any, lang: str) -> str:
+        """A category's or tag's name in ``lang`` (CATEGORY_LABELS, TAG_LABELS)."""
+        return listings.label(group, lang)
 
     @lru_cache(maxsize=65536)
     def format_date(value: Any, lang: str, fmt: str = "long") -> str:
@@ -114,17 +121,32 @@ def install_template_helpers(generator: Any) -> None:
         menu_pages=menu_pages,
         LANGUAGES=languages,
     )
-    env.filters.update(category_label=category_label, format_date=format_date)
+    env.filters.update(category_label=label, tag_label=label, format_date=format_date)
 
 
-_LISTINGS = {"Category": "categories", "Tag": "tags", "Author": "authors"}
+_LISTINGS = {"category": "categories", "tag": "tags", "author": "authors"}
+
+
+def listing_group(ctx: Any) -> Any:
+    """The category or tag whose listing a template renders, if any.
+
+    Pelican passes the group as ``category=`` or ``tag=`` to its listing (an
+    article page passes its category too, beside ``article``).
+    """
+    if ctx.get("article") is not None:
+        return None
+    for kind in ("tag", "category"):
+        group = ctx.get(kind)
+        if group is not None and kind_of(group) == kind:
+            return group
+    return None
 
 
 def _has_listing(ctx: Context, group: Any) -> bool:
     """Whether a listing page is written for ``group``: only published posts
     make one, so a tag or category used by drafts alone has none.
     """
-    key = _LISTINGS.get(type(group).__name__)
+    key = _LISTINGS.get(kind_of(group))
     listed = ctx.get(key) if key else None
     if listed is None:
         return True
@@ -143,6 +165,7 @@ def write_language_listings(generator: Any, writer: Any) -> None:
     if generator.__class__.__name__ != "ArticlesGenerator":
         return
     default_lang = settings["DEFAULT_LANG"]
+    listings = Listings(settings)
     write = partial(writer.write_file, relative_urls=settings["RELATIVE_URLS"])
     context = generator.context
     for lang in _languages(settings):
@@ -180,16 +203,41 @@ def write_language_listings(generator: Any, writer: Any) -> None:
                 local = localize(members, lang)
                 in_group = {id(a) for a in local}
                 write(
-                    prefix + group.save_as,
+                    listings.save_as(group, lang),
                     template,
                     context,
-                    url=prefix + group.url,
+                    url=listings.url(group, lang),
                     articles=local,
                     dates=[a for a in dates if id(a) in in_group],
                     template_name=kind,
                     blog=True,
-                    page_name=prefix + group.page_name,
+                    page_name=listings.page_name(group, lang),
                     all_articles=articles,
                     lang=lang,
                     **{kind: group},
                 )
+
+
+def label_feed_categories(context: dict[str, Any], feed: Any) -> None:
+    """Name each feed entry's category and tags in the entry's own language.
+
+    Pelican's Atom and RSS writer adds them as written in the sources (the
+    default language); an English entry gets "Motorcycles" and "history".
+    """
+    settings = context  # Pelican's context holds every setting
+    listings = Listings(settings)
+    siteurl = str(context.get("SITEURL", "")).rstrip("/")
+    by_url = {
+        f"{siteurl}/{version.url}": version
+        for article in context.get("articles", ())
+        for version in (article, *getattr(article, "translations", ()))
+    }
+    for item in feed.items:
+        article = by_url.get(str(item.get("link", "")).removesuffix("?ref=feed"))
+        if article is None or article.lang == settings["DEFAULT_LANG"]:
+            continue
+        groups = [
+            *([article.category] if getattr(article, "category", None) else []),
+            *getattr(article, "tags", ()),
+        ]
+        item["categories"] = [listings.label(g, article.lang) for g in groups]
