@@ -80,7 +80,11 @@ def aggregate(
     console.print(
         f"{counted(len(report.feeds), 'feed')}, "
         f"{counted(report.new_entries, 'new entry', 'new entries')}"
-        + (f", {problems} need attention" if problems else "")
+        + (
+            f", {problems} {'needs' if problems == 1 else 'need'} attention"
+            if problems
+            else ""
+        )
         + f"; cache: {report.cache_dir}"
     )
     return report
