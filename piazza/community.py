@@ -20,6 +20,7 @@ from community.errors import CommunityError
 from community.settings import CommunitySettings
 from community.subscriptions import import_opml as append_opml
 from community.subscriptions import load_subscriptions
+from piazza import terminal
 
 
 def community_settings(settings_file: Path) -> CommunitySettings:
@@ -52,7 +53,7 @@ def aggregate(
     Feed problems are reported, never raised: only invalid configuration
     (a CommunityError) stops the run.
     """
-    console = console or Console()
+    console = console or terminal.console()
     community = community_settings(settings_file)
     subscriptions = load_subscriptions(community.feeds_file)
     if not subscriptions:
@@ -119,7 +120,7 @@ def import_opml(
     settings_file: Path, opml_file: Path, console: Console | None = None
 ) -> None:
     """Append the feeds of an OPML file to feeds.toml; say what was skipped."""
-    console = console or Console()
+    console = console or terminal.console()
     community = community_settings(settings_file)
     report = append_opml(opml_file, community.feeds_file)
     for sub in report.added:

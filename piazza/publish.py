@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 from wording import counted
 
+from piazza import terminal
 from piazza.check import DEFAULT_SIZE_BUDGET, CheckReport, check_site, format_report
 from piazza.errors import PublishError
 from piazza.pelican_run import run_pelican
@@ -106,7 +107,7 @@ def _open(target: str | None, root: Path = ROOT) -> LocalTarget | RemoteTarget:
 
 
 def _console(console: Console | None) -> Console:
-    return console if console is not None else Console()
+    return console if console is not None else terminal.console()
 
 
 def build_site(

@@ -158,3 +158,27 @@ def test_drafts_carry_a_banner_and_noindex_and_stay_out_of_the_check(project):
     checked = invoke(project, "check")
     assert checked.returncode == 0, checked.stdout
     assert "1 draft page left out" in checked.stdout
+
+
+def test_check_findings_are_whole_lines_without_a_terminal(project):
+    shutil.copytree(ROOT / "content" / "extra", project / "content" / "extra")
+    missing = (
+        "/una/pagina/che/non/esiste/con/un/indirizzo/lungo/abbastanza/da/andare/a/capo/"
+    )
+    (project / "content" / "posts" / "2026-02-link.it.md").write_text(
+        "Title: Link\nDate: 2026-02-01 10:00\nSlug: link\nLang: it\n"
+        "Category: Azienda\nSummary: Un collegamento.\n\n"
+        f"[rotto](http://localhost:8000{missing})\n",
+        encoding="utf-8",
+    )
+    assert invoke(project, "build").returncode == 0
+    proc = invoke(project, "check")
+    assert proc.returncode == 1
+    lines = [ln for ln in proc.stdout.splitlines() if missing in ln]
+    assert any(ln.startswith("  2026/link/index.html: <a href>") for ln in lines)
+    # Each finding whole: the URL and the file it should be on one line.
+    assert all(
+        ln.endswith(f"{missing.strip('/')}/index.html in the output") for ln in lines
+    )
+    assert "check FAILED:" in proc.stdout and ", 1 error," in proc.stdout
+    assert proc.stderr.startswith("check: ") and "has 1 error: fix it" in proc.stderr
