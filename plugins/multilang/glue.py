@@ -226,12 +226,7 @@ def label_feed_categories(context: dict[str, Any], feed: Any) -> None:
     """
     settings = context  # Pelican's context holds every setting
     listings = Listings(settings)
-    siteurl = str(context.get("SITEURL", "")).rstrip("/")
-    by_url = {
-        f"{siteurl}/{version.url}": version
-        for article in context.get("articles", ())
-        for version in (article, *getattr(article, "translations", ()))
-    }
+    by_url = _articles_by_url(context)
     for item in feed.items:
         article = by_url.get(str(item.get("link", "")).removesuffix("?ref=feed"))
         if article is None or article.lang == settings["DEFAULT_LANG"]:
@@ -241,3 +236,21 @@ def label_feed_categories(context: dict[str, Any], feed: Any) -> None:
             *getattr(article, "tags", ()),
         ]
         item["categories"] = [listings.label(g, article.lang) for g in groups]
+
+
+# One index per build (a build writes many feeds from the same articles); the
+# list itself is kept, so a later build's list is never mistaken for it.
+_by_url: dict[str, Any] = {"articles": None, "index": {}}
+
+
+def _articles_by_url(context: dict[str, Any]) -> dict[str, Any]:
+    articles = context.get("articles", ())
+    if _by_url["articles"] is not articles:
+        siteurl = str(context.get("SITEURL", "")).rstrip("/")
+        _by_url["index"] = {
+            f"{siteurl}/{version.url}": version
+            for article in articles
+            for version in (article, *getattr(article, "translations", ()))
+        }
+        _by_url["articles"] = articles
+    return _by_url["index"]
