@@ -150,9 +150,23 @@ def _has_listing(ctx: Context, group: Any) -> bool:
     listed = ctx.get(key) if key else None
     if listed is None:
         return True
-    if isinstance(listed, dict):
-        return group in listed
-    return any(member == group for member, _ in listed)
+    return group.slug in _listed_slugs(listed)
+
+
+# The slugs of the groups with a listing, per list of groups: a page asks for
+# each of its tags, and the lists stay the same for a whole build (each list is
+# kept, so a later build's list is never mistaken for it).
+_listed: list[tuple[Any, frozenset[str]]] = []
+
+
+def _listed_slugs(listed: Any) -> frozenset[str]:
+    for known, slugs in _listed:
+        if known is listed:
+            return slugs
+    groups = listed.keys() if isinstance(listed, dict) else (g for g, _ in listed)
+    slugs = frozenset(g.slug for g in groups)
+    _listed[:] = [*_listed[-2:], (listed, slugs)]
+    return slugs
 
 
 def write_language_listings(generator: Any, writer: Any) -> None:
@@ -226,9 +240,9 @@ def label_feed_categories(context: dict[str, Any], feed: Any) -> None:
     """
     settings = context  # Pelican's context holds every setting
     listings = Listings(settings)
-    by_url = _articles_by_url(context)
     for item in feed.items:
-        article = by_url.get(str(item.get("link", "")).removesuffix("?ref=feed"))
+        link = str(item.get("link", "")).removesuffix("?ref=feed")
+        article = _article_at(context, link)
         if article is None or article.lang == settings["DEFAULT_LANG"]:
             continue
         groups = [
@@ -238,19 +252,27 @@ def label_feed_categories(context: dict[str, Any], feed: Any) -> None:
         item["categories"] = [listings.label(g, article.lang) for g in groups]
 
 
-# One index per build (a build writes many feeds from the same articles); the
-# list itself is kept, so a later build's list is never mistaken for it.
-_by_url: dict[str, Any] = {"articles": None, "index": {}}
+# Articles by absolute URL, found newest first (feeds hold the newest few, and
+# Pelican computes a URL afresh on every access): one index per build, the
+# article list kept so that a later build's list is never mistaken for it.
+_feed_index: dict[str, Any] = {"articles": None, "unseen": iter(()), "by_url": {}}
 
 
-def _articles_by_url(context: dict[str, Any]) -> dict[str, Any]:
+def _article_at(context: dict[str, Any], link: str) -> Any:
     articles = context.get("articles", ())
-    if _by_url["articles"] is not articles:
-        siteurl = str(context.get("SITEURL", "")).rstrip("/")
-        _by_url["index"] = {
-            f"{siteurl}/{version.url}": version
+    if _feed_index["articles"] is not articles:
+        versions = [
+            version
             for article in articles
             for version in (article, *getattr(article, "translations", ()))
-        }
-        _by_url["articles"] = articles
-    return _by_url["index"]
+        ]
+        versions.sort(key=lambda v: v.date, reverse=True)
+        _feed_index.update(articles=articles, unseen=iter(versions), by_url={})
+    by_url = _feed_index["by_url"]
+    siteurl = str(context.get("SITEURL", "")).rstrip("/")
+    while link not in by_url:
+        version = next(_feed_index["unseen"], None)
+        if version is None:
+            return None
+        by_url[f"{siteurl}/{version.url}"] = version
+    return by_url[link]

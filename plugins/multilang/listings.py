@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from multilang.languages import Alternate, lang_prefix, url_of_output
@@ -28,9 +29,14 @@ from multilang.languages import Alternate, lang_prefix, url_of_output
 LABELS = {"category": "CATEGORY_LABELS", "tag": "TAG_LABELS"}
 
 
+@cache
+def _kind(wrapper: type) -> str:
+    return wrapper.__name__.lower()
+
+
 def kind_of(group: Any) -> str:
-    """ "category", "tag" or "author" (Pelican's URL wrapper classes)."""
-    return type(group).__name__.lower()
+    """The kind of a Pelican URL wrapper: "category", "tag" or "author"."""
+    return _kind(type(group))
 
 
 class Listings:
@@ -39,16 +45,18 @@ class Listings:
     def __init__(self, settings: Mapping[str, Any]) -> None:
         self.settings = settings
         self.default_lang: str = settings["DEFAULT_LANG"]
+        self._labels = {
+            kind: settings.get(setting) or {} for kind, setting in LABELS.items()
+        }
         self._slugs: dict[tuple[str, str, str], str] = {}
 
     def labels(self, kind: str) -> Mapping[str, Mapping[str, str]]:
-        setting = LABELS.get(kind)
-        return (self.settings.get(setting) or {}) if setting else {}
+        return self._labels.get(kind, {})
 
     def label(self, group: Any, lang: str) -> str:
         """The group's name in ``lang`` (as written when it has no label)."""
-        names = self.labels(kind_of(group)).get(group.slug, {})
-        return names.get(lang) or str(group)
+        names = self._labels.get(kind_of(group), {}).get(group.slug)
+        return (names.get(lang) if names else None) or str(group)
 
     def slug(self, group: Any, lang: str) -> str:
         """The slug of the group's name in ``lang``, made as Pelican makes slugs."""
