@@ -111,13 +111,41 @@ JINJA_ENVIRONMENT = {
     "trim_blocks": True,
     "lstrip_blocks": True,
 }
-# Category labels per language: category names are Italian in the sources.
+# The site's categories, by slug, with their name in each language: sources
+# write the Italian name (`Category: Comunità`); `invoke new-post` offers these,
+# and a post without a category, or with one not listed here, fails the build.
 CATEGORY_LABELS = {
-    "azienda": {"en": "Company"},
-    "moto": {"en": "Motorcycles"},
-    "comunita": {"en": "Community"},
-    "corse": {"en": "Racing"},
+    "azienda": {"it": "Azienda", "en": "Company"},
+    "moto": {"it": "Moto", "en": "Motorcycles"},
+    "comunita": {"it": "Comunità", "en": "Community"},
+    "corse": {"it": "Corse", "en": "Racing"},
 }
+# Tag names per language, by slug (sources write the Italian tag); a tag
+# without an entry (a name: "sebino 800", "ardesisti") reads the same everywhere.
+TAG_LABELS = {
+    "anniversario": {"en": "anniversary"},
+    "elettrico": {"en": "electric"},
+    "fabbrica": {"en": "factory"},
+    "garanzia": {"en": "warranty"},
+    "idee": {"en": "ideas"},
+    "lettere": {"en": "letters"},
+    "listino": {"en": "price list"},
+    "pista": {"en": "track"},
+    "prototipo": {"en": "prototype"},
+    "raduno": {"en": "gathering"},
+    "sostenibilita": {"en": "sustainability"},
+    "storia": {"en": "history"},
+}
+# Category and tag listings in other languages, in that language's words and
+# with the label's slug (plugins/multilang/listings.py): /en/category/company/.
+# deploy/nginx.conf redirects their old addresses (`invoke redirects`).
+CATEGORY_LANG_URL = "{lang}/category/{slug}/"
+CATEGORY_LANG_SAVE_AS = "{lang}/category/{slug}/index.html"
+TAG_LANG_URL = "{lang}/tag/{slug}/"
+TAG_LANG_SAVE_AS = "{lang}/tag/{slug}/index.html"
+# No category from the folder name ("posts") or a default: every post says it.
+USE_FOLDER_AS_CATEGORY = False
+DEFAULT_CATEGORY = ""
 MENU_PAGES = ["chi-siamo", "regole-della-comunita", "privacy"]
 DISPLAY_PAGES_ON_MENU = False
 DISPLAY_CATEGORIES_ON_MENU = False

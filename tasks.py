@@ -87,14 +87,18 @@ def clean(c):
 
 @task
 def build(c):
-    """Build the site into output/ with the development settings."""
-    pelican_run("-s {settings_base}".format(**CONFIG))
+    """Build the site into output/ with the development settings.
+
+    output/ is emptied first, so a deleted post leaves no page behind (the
+    content cache lives in var/, not there).
+    """
+    pelican_run("-d -s {settings_base}".format(**CONFIG))
 
 
 @task
 def rebuild(c):
-    """Build from scratch: delete output/ first."""
-    pelican_run("-d -s {settings_base}".format(**CONFIG))
+    """Build from scratch: empty output/ and ignore the content cache."""
+    pelican_run("-d --ignore-cache -s {settings_base}".format(**CONFIG))
 
 
 @task
@@ -158,19 +162,28 @@ def preview(c, serve=True):
 
 
 @task(
+    positional=[],
     help={
-        "title": "The post's title (required)",
+        "title": "The post's title (required; may not start with '-')",
         "lang": "Language of the post: it or en (default: it)",
         "translation-of": "Slug of the post this one translates",
-        "category": "Category (a translation takes the original's)",
-    }
+        "category": "One of the site's categories (CATEGORY_LABELS); asked at a "
+        "terminal; a translation takes the original's",
+    },
 )
-def new_post(c, title, lang=None, translation_of=None, category=""):
+def new_post(c, title=None, lang=None, translation_of=None, category=""):
     """Write a new draft post in content/posts/ (never overwrites)."""
-    from piazza.newpost import NewPostError
+    from contentcheck.rules import site_categories
+    from piazza.newpost import USAGE, NewPostError, UsageError, check_title
     from piazza.newpost import new_post as write_post
 
+    categories = site_categories(
+        settings().get("CATEGORY_LABELS"), settings()["DEFAULT_LANG"]
+    )
     try:
+        check_title(title)
+        if not category and not translation_of and categories and sys.stdin.isatty():
+            category = _ask_category(categories)
         path = write_post(
             ROOT / CONFIG["content_path"] / "posts",
             title=title,
@@ -181,20 +194,38 @@ def new_post(c, title, lang=None, translation_of=None, category=""):
             now=datetime.now(),
             translation_of=translation_of,
             category=category,
+            categories=categories,
         )
+    except UsageError as exc:
+        raise Exit(f"new-post: {exc}\n{USAGE}", code=2) from None
     except NewPostError as exc:
         raise Exit(f"new-post: {exc}", code=1) from None
     print(f"Wrote {path.relative_to(ROOT)} (status: draft)")
 
 
-def _publishing(action, *args, **kwargs):
-    """Run a publishing step; a PublishError is a message, not a traceback."""
+def _ask_category(categories: dict[str, str]) -> str:
+    """Ask at the terminal which category a new post goes in."""
+    names = sorted(categories.values())
+    print("Category of the new post:")
+    for number, name in enumerate(names, 1):
+        print(f"  {number}. {name}")
+    try:
+        answer = input(f"Number or name (1-{len(names)}): ").strip()
+    except EOFError:
+        return ""
+    if answer.isdigit() and 1 <= int(answer) <= len(names):
+        return names[int(answer) - 1]
+    return answer
+
+
+def _publishing(name, action, *args, **kwargs):
+    """Run the step of task ``name``; a PublishError is a message, not a traceback."""
     from piazza.errors import PublishError
 
     try:
         return action(*args, **kwargs)
     except PublishError as exc:
-        raise Exit(f"{action.__name__}: {exc}", code=1) from None
+        raise Exit(f"{name}: {exc}", code=1) from None
 
 
 @task(
@@ -209,7 +240,9 @@ def publish(c, target=None, keep=None, force=False):
     """Build for production, check, upload as a new release, switch it live."""
     from piazza import publish as publishing
 
-    _publishing(publishing.publish, target, int(keep) if keep else None, force=force)
+    _publishing(
+        "publish", publishing.publish, target, int(keep) if keep else None, force=force
+    )
 
 
 @task(help={"target": "The publish target", "to": "Release name to switch to"})
@@ -217,7 +250,7 @@ def rollback(c, target=None, to=None):
     """Switch the live site back to the previous release (or --to RELEASE)."""
     from piazza import publish as publishing
 
-    _publishing(publishing.rollback, target, to)
+    _publishing("rollback", publishing.rollback, target, to)
 
 
 @task(help={"target": "The publish target"})
@@ -225,15 +258,35 @@ def releases(c, target=None):
     """List the releases on the target, with their dates and commits."""
     from piazza import publish as publishing
 
-    _publishing(publishing.list_releases, target)
+    _publishing("releases", publishing.list_releases, target)
 
 
-@task(help={"output": "The built site to check (default: output/)"})
-def check(c, output=None):
+@task(help={"config": "The nginx config to update (default: deploy/nginx.conf)"})
+def redirects(c, config="deploy/nginx.conf"):
+    """Write the redirects of moved category and tag listings into the nginx config."""
+    from piazza import redirects as moved
+
+    path = ROOT / config
+    try:
+        changed = moved.write(path, settings())
+    except moved.RedirectsError as exc:
+        raise Exit(f"redirects: {exc}", code=1) from None
+    print(f"{config}: {'updated' if changed else 'already up to date'}")
+
+
+@task(
+    help={
+        "output": "The built site to check (default: output/)",
+        "drafts": "Check draft pages too (a preview's output, var/preview)",
+    }
+)
+def check(c, output=None, drafts=False):
     """Check a built site: links, assets, feeds, titles, canonical URLs, sizes."""
     from piazza import publish as publishing
 
-    _publishing(publishing.check, output or CONFIG["deploy_path"])
+    _publishing(
+        "check", publishing.check, output or CONFIG["deploy_path"], drafts=drafts
+    )
 
 
 # --- Community feeds -------------------------------------------------------
@@ -251,7 +304,13 @@ def aggregate(c, force=False, only=None, settings=None):
     """Fetch every community feed into var/community/ (the build reads only that)."""
     from piazza.community import aggregate as run
 
-    _community(run, ROOT / (settings or CONFIG["settings_base"]), force, only or ())
+    _community(
+        "aggregate",
+        run,
+        ROOT / (settings or CONFIG["settings_base"]),
+        force,
+        only or (),
+    )
 
 
 @task(help={"file": "An OPML file exported from a feed reader"})
@@ -259,30 +318,30 @@ def feeds_import(c, file):
     """Add the subscriptions of an OPML file to content/community/feeds.toml."""
     from piazza.community import import_opml
 
-    _community(import_opml, ROOT / CONFIG["settings_base"], Path(file))
+    _community("feeds-import", import_opml, ROOT / CONFIG["settings_base"], Path(file))
 
 
-def _community(action, *args):
-    """Run a community step; a configuration error is a message and exit 1."""
+def _community(name, action, *args):
+    """Run the step of task ``name``; a configuration error is a message, exit 1."""
     from community.errors import CommunityError
 
     try:
         action(*args)
     except CommunityError as exc:
-        raise Exit(f"{action.__name__}: {exc}", code=1) from None
+        raise Exit(f"{name}: {exc}", code=1) from None
 
 
 # --- Comments (Isso) --------------------------------------------------------
 
 
-def _comments(action, *args, **kwargs):
-    """Run a comments step; a CommentsError is a message, not a traceback."""
+def _comments(name, action, *args, **kwargs):
+    """Run the step of task ``name``; a CommentsError is a message, not a traceback."""
     from piazza.comments import CommentsError
 
     try:
         return action(*args, **kwargs)
     except CommentsError as exc:
-        raise Exit(f"{action.__name__}: {exc}", code=1) from None
+        raise Exit(f"{name}: {exc}", code=1) from None
 
 
 @task(help={"config": "Isso configuration (default: deploy/isso.dev.cfg)"})
@@ -290,7 +349,7 @@ def comments(c, config="deploy/isso.dev.cfg"):
     """Run the Isso comment server for development on 127.0.0.1:8080."""
     from piazza import comments as isso
 
-    _comments(isso.serve, ROOT / config)
+    _comments("comments", isso.serve, ROOT / config)
 
 
 @task
@@ -315,7 +374,9 @@ def comments_backup(c, db=None, dest="var/backups"):
     """Write a consistent, timestamped copy of the comment database."""
     from piazza import comments as isso
 
-    path = _comments(isso.backup, isso.database_path(db, ROOT), ROOT / dest)
+    path = _comments(
+        "comments-backup", isso.backup, isso.database_path(db, ROOT), ROOT / dest
+    )
     print(f"Backed up to {path}")
 
 
@@ -331,7 +392,9 @@ def comments_restore(c, file, db=None, force=False):
     from piazza import comments as isso
 
     target = isso.database_path(db, ROOT)
-    previous = _comments(isso.restore, Path(file), target, force=force)
+    previous = _comments(
+        "comments-restore", isso.restore, Path(file), target, force=force
+    )
     if previous:
         print(f"The database it replaced is backed up in {previous}")
     print(f"Restored {target} from {file}")

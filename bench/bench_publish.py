@@ -31,6 +31,7 @@ from rich.console import Console
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "plugins"))  # piazza uses the shared wording
 
 from synth import make_site  # noqa: E402
 

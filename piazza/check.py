@@ -31,6 +31,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import feedparser
 from lxml import etree
+from wording import counted
 
 DEFAULT_SIZE_BUDGET = 512 * 1024
 """Bytes an HTML page may weigh on its own (images and CSS not included)."""
@@ -158,6 +159,7 @@ class CheckReport:
     warnings: list[Finding] = field(default_factory=list)
     pages: int = 0
     files: int = 0
+    drafts: int = 0  # draft pages left out (a published site has none)
 
     @property
     def ok(self) -> bool:
@@ -298,8 +300,13 @@ def check_site(
     size_budget: int = DEFAULT_SIZE_BUDGET,
     https_required: bool | None = None,
     ignore_prefixes: Sequence[str] = DEFAULT_IGNORE_PREFIXES,
+    drafts: bool = False,
 ) -> CheckReport:
     """Check a built site in ``output_dir`` published at ``siteurl``.
+
+    Draft pages (``<html data-status="draft">``, which a development build
+    writes and a production build never does) are left out unless ``drafts``:
+    what is checked is what would be published. A preview checks them too.
 
     ``siteurl`` is the SITEURL it was built with (empty for relative URLs).
     ``https_required`` (default: whether ``siteurl`` is https) turns http://
@@ -314,18 +321,20 @@ def check_site(
     site = _Site(output_dir, siteurl, ignore_prefixes)
     found = _Findings()
     pending = _Pending()
-    pages = 0
+    pages = skipped = 0
     for rel in sorted(site.files):
         if rel.endswith(HTML_SUFFIXES):
-            pages += 1
-            _check_page(
+            checked = _check_page(
                 site,
                 rel,
                 found,
                 pending,
                 size_budget=size_budget,
                 https_required=https_required,
+                drafts=drafts,
             )
+            pages += checked
+            skipped += not checked
         elif rel.endswith(".css"):
             _check_css(site, rel, found)
         elif rel.endswith(FEED_SUFFIXES):
@@ -351,6 +360,7 @@ def check_site(
         warnings=sorted(found.warnings),
         pages=pages,
         files=len(site.files),
+        drafts=skipped,
     )
 
 
@@ -370,20 +380,24 @@ def _check_page(
     *,
     size_budget: int,
     https_required: bool,
-) -> None:
+    drafts: bool = False,
+) -> bool:
+    """Check one page; False when it is a draft left out of the check."""
     data = _read(site, rel, found)
     if data is None:
-        return
+        return True
+    doc = etree.fromstring(data, _PARSER) if data.strip() else None
+    if doc is not None and not drafts and doc.get("data-status") == "draft":
+        return False
     if len(data) > size_budget:
         found.error(
             Kind.OVER_BUDGET,
             rel,
             f"{len(data):,} bytes, over the budget of {size_budget:,} bytes",
         )
-    doc = etree.fromstring(data, _PARSER) if data.strip() else None
     if doc is None:
         found.error(Kind.UNREADABLE, rel, "empty, or not parseable as HTML")
-        return
+        return True
     pending.ids[rel] = frozenset(_XP_IDS(doc))
     elements = list(doc.iter(*_TAGS))
     page_url = site.page_url(rel)
@@ -490,6 +504,7 @@ def _check_page(
             rel,
             'no <link rel="canonical"> (and the page is not marked noindex)',
         )
+    return True
 
 
 def _reader_content(
@@ -677,9 +692,15 @@ def format_report(report: CheckReport, *, limit: int = 30) -> str:
     lines: list[str] = []
     verdict = "OK" if report.ok else "FAILED"
     lines.append(
-        f"check {verdict}: {report.pages:,} pages, {report.files:,} files, "
-        f"{len(report.errors)} errors, {len(report.warnings)} warnings"
+        f"check {verdict}: {counted(report.pages, 'page')}, "
+        f"{counted(report.files, 'file')}, {counted(len(report.errors), 'error')}, "
+        f"{counted(len(report.warnings), 'warning')}"
     )
+    if report.drafts:
+        lines.append(
+            f"({counted(report.drafts, 'draft page')} left out: not published; "
+            "`invoke check --drafts` checks them too)"
+        )
     for label, findings in (("error", report.errors), ("warning", report.warnings)):
         groups: dict[str, list[Finding]] = defaultdict(list)
         for finding in findings:

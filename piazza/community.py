@@ -13,12 +13,14 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
+from wording import counted
 
 from community.aggregate import AggregateReport, FeedReport, run_aggregate
 from community.errors import CommunityError
 from community.settings import CommunitySettings
 from community.subscriptions import import_opml as append_opml
 from community.subscriptions import load_subscriptions
+from piazza import terminal
 
 
 def community_settings(settings_file: Path) -> CommunitySettings:
@@ -51,7 +53,7 @@ def aggregate(
     Feed problems are reported, never raised: only invalid configuration
     (a CommunityError) stops the run.
     """
-    console = console or Console()
+    console = console or terminal.console()
     community = community_settings(settings_file)
     subscriptions = load_subscriptions(community.feeds_file)
     if not subscriptions:
@@ -77,8 +79,13 @@ def aggregate(
         console.print(summary_table(report))
     problems = len(report.problems)
     console.print(
-        f"{len(report.feeds)} feeds, {report.new_entries} new entries"
-        + (f", {problems} need attention" if problems else "")
+        f"{counted(len(report.feeds), 'feed')}, "
+        f"{counted(report.new_entries, 'new entry', 'new entries')}"
+        + (
+            f", {problems} {'needs' if problems == 1 else 'need'} attention"
+            if problems
+            else ""
+        )
         + f"; cache: {report.cache_dir}"
     )
     return report
@@ -113,7 +120,7 @@ def import_opml(
     settings_file: Path, opml_file: Path, console: Console | None = None
 ) -> None:
     """Append the feeds of an OPML file to feeds.toml; say what was skipped."""
-    console = console or Console()
+    console = console or terminal.console()
     community = community_settings(settings_file)
     report = append_opml(opml_file, community.feeds_file)
     for sub in report.added:

@@ -53,8 +53,8 @@ from isso import config, core, html, make_app, wsgi
 from werkzeug.test import Client
 
 from piazza.comments import read_only
-from piazza.isso_staff import StaffBadges
 from piazza.isso_moderation import Moderation
+from piazza.isso_staff import StaffBadges
 from piazza.processes import ProcessLock
 
 logger = logging.getLogger("piazza.isso")

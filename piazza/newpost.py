@@ -3,16 +3,66 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from pelican.utils import slugify
 
+USAGE = (
+    'usage: invoke new-post --title "Title" --category CATEGORY '
+    "[--lang en --translation-of SLUG]\n"
+    "(invoke new-post --help tells more)"
+)
+
 
 class NewPostError(Exception):
     """The post can't be written; the message says why and what to do."""
+
+
+class UsageError(NewPostError):
+    """The command line itself is wrong: the message comes with the usage."""
+
+
+def check_title(title: str | None) -> str:
+    """The title, stripped; refuse none, an empty one, or one that is an option."""
+    title = (title or "").strip()
+    if not title:
+        raise UsageError("--title is empty (or missing); give the post a title")
+    if title.startswith("-"):
+        raise UsageError(
+            f"--title {title!r} starts with '-', so it looks like an option, not a "
+            "title; nothing was written"
+        )
+    return title
+
+
+def choose_category(given: str, categories: Mapping[str, str]) -> str:
+    """The site's name for the category ``given`` (by name or slug, any case).
+
+    ``categories`` maps slugs to names (CATEGORY_LABELS); an empty mapping
+    means the site keeps no list, and any non-empty name is taken as written.
+    """
+    given = given.strip()
+    choices = ", ".join(sorted(categories.values()))
+    if not given:
+        raise UsageError(
+            f"--category is required: one of {choices} (CATEGORY_LABELS in "
+            "pelicanconf.py)"
+            if categories
+            else "--category is required"
+        )
+    if not categories:
+        return given
+    wanted = slugify(given)
+    for slug, name in categories.items():
+        if wanted in (slug, slugify(name)):
+            return name
+    raise UsageError(
+        f"--category {given!r} is not a category of this site; use one of "
+        f"{choices}, or add it to CATEGORY_LABELS in pelicanconf.py"
+    )
 
 
 @dataclass(frozen=True)
@@ -98,11 +148,14 @@ def new_post(
     now: datetime,
     translation_of: str | None = None,
     category: str = "",
+    categories: Mapping[str, str] | None = None,
 ) -> Path:
-    """Write a draft post and return its path; refuse anything ambiguous."""
-    title = title.strip()
-    if not title:
-        raise NewPostError("--title is empty; give the post a title")
+    """Write a draft post and return its path; refuse anything ambiguous.
+
+    ``categories`` (slug -> name, from CATEGORY_LABELS) are the ones a new
+    post may take; a translation takes its original's.
+    """
+    title = check_title(title)
     languages = list(languages)
     if lang not in languages:
         raise NewPostError(
@@ -125,11 +178,12 @@ def new_post(
             )
         original = next((p for p in originals if p.lang == default_lang), originals[0])
         slug = translation_of
-        category = category or original.category
+        category = choose_category(category or original.category, categories or {})
         tags = original.tags
         if original.date:
             date = datetime.strptime(original.date[:16], "%Y-%m-%d %H:%M")
     else:
+        category = choose_category(category, categories or {})
         slug = slugify(
             title,
             regex_subs=[

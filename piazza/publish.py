@@ -22,11 +22,14 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from wording import counted
 
+from piazza import terminal
 from piazza.check import DEFAULT_SIZE_BUDGET, CheckReport, check_site, format_report
 from piazza.errors import PublishError
 from piazza.pelican_run import run_pelican
 from piazza.release import (
+    BUILD_INPUTS,
     DEFAULT_KEEP,
     Build,
     LocalTarget,
@@ -104,7 +107,7 @@ def _open(target: str | None, root: Path = ROOT) -> LocalTarget | RemoteTarget:
 
 
 def _console(console: Console | None) -> Console:
-    return console if console is not None else Console()
+    return console if console is not None else terminal.console()
 
 
 def build_site(
@@ -175,7 +178,7 @@ def publish(
         if not report.ok:
             out.print(format_report(report), markup=False, highlight=False)
             raise PublishError(
-                f"The check found {len(report.errors)} error(s) in the build "
+                f"The check found {counted(len(report.errors), 'error')} in the build "
                 f"(listed above); nothing was uploaded and {site.spec} is unchanged."
             )
         if report.warnings:
@@ -193,7 +196,8 @@ def publish(
                 )
                 _print_timings(out, timings, None)
                 return PublishResult(site.spec, current, current, timings, None, report)
-            commit, dirty = git_commit(root)
+            inputs = [*BUILD_INPUTS, settings, *([content] if content else [])]
+            commit, dirty = git_commit(root, inputs)
             name = release_name(datetime.now(UTC), [r.name for r in releases])
             manifest = Manifest(
                 name=name,
@@ -217,7 +221,7 @@ def publish(
     )
     _print_timings(out, timings, transfer)
     if pruned:
-        out.print(f"Removed {len(pruned)} old release(s): {', '.join(pruned)}")
+        out.print(f"Removed {counted(len(pruned), 'old release')}: {', '.join(pruned)}")
     return PublishResult(
         site.spec, name, current, timings, transfer, report, tuple(pruned)
     )
@@ -307,8 +311,11 @@ def check(
     siteurl: str | None = None,
     size_budget: int = DEFAULT_SIZE_BUDGET,
     console: Console | None = None,
+    drafts: bool = False,
 ) -> CheckReport:
     """Check a built site and print the report; PublishError if it has errors.
+
+    Drafts are left out unless ``drafts`` (a preview's output).
 
     ``siteurl`` defaults to the one the site was built with (read from the
     canonical link of its home page).
@@ -322,13 +329,14 @@ def check(
     if siteurl is None:
         siteurl = guess_siteurl(output_dir)
     started = time.perf_counter()
-    report = check_site(output_dir, siteurl, size_budget=size_budget)
+    report = check_site(output_dir, siteurl, size_budget=size_budget, drafts=drafts)
     elapsed = time.perf_counter() - started
     out.print(format_report(report), markup=False, highlight=False)
     out.print(f"({elapsed:.2f} s, site URL {siteurl or '(relative)'})")
     if not report.ok:
         raise PublishError(
-            f"{output_dir} has {len(report.errors)} error(s): fix them and build again."
+            f"{output_dir} has {counted(len(report.errors), 'error')}: fix "
+            f"{'it' if len(report.errors) == 1 else 'them'} and build again."
         )
     return report
 

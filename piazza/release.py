@@ -225,28 +225,58 @@ def plan_prune(releases: Sequence[Release], keep: int) -> list[str]:
     return [name for name in names if name not in kept]
 
 
-def git_commit(repo: Path) -> tuple[str | None, bool]:
-    """The commit ``repo`` is at and whether the work tree has changes."""
+BUILD_INPUTS = (
+    "content",
+    "theme",
+    "plugins",
+    "pelicanconf.py",
+    "publishconf.py",
+    "requirements.txt",
+)
+"""What a build reads from the repository: untracked files here change a site."""
+
+
+def git_commit(
+    repo: Path, inputs: Sequence[Path | str] = BUILD_INPUTS
+) -> tuple[str | None, bool]:
+    """The commit ``repo`` is at, and whether a build from it is "dirty".
+
+    Dirty means the built site may differ from that commit: a tracked file is
+    modified (staged or not), an untracked file sits among the build's
+    ``inputs`` (relative to ``repo``; ignored files don't count), or an input
+    lies outside the repository altogether.
+    """
+    repo = Path(repo).resolve()
+    inside: list[str] = []
+    outside = False
+    for item in inputs:
+        path = (repo / item).resolve()
+        if path == repo or repo in path.parents:
+            inside.append(path.relative_to(repo).as_posix() or ".")
+        else:
+            outside = True
     try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=repo,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=repo,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        ).stdout
+        head = _git(repo, "rev-parse", "HEAD")
+        changed = _git(repo, "status", "--porcelain", "--untracked-files=no")
+        untracked = (
+            _git(repo, "ls-files", "--others", "--exclude-standard", "--", *inside)
+            if inside
+            else ""
+        )
     except (OSError, subprocess.SubprocessError):
         return None, False
-    return head or None, bool(status.strip())
+    return head.strip() or None, bool(changed.strip() or untracked.strip() or outside)
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout
 
 
 # --------------------------------------------------------------------- local

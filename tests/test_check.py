@@ -376,3 +376,19 @@ def test_planted_problems_in_the_sample_site_are_all_found(sample, tmp_path):
     assert (Kind.BROKEN_LINK, rel) in found
     assert (Kind.MISSING_ASSET, rel) in found
     assert (Kind.INVALID_FEED, "feeds/all.atom.xml") in found
+
+
+def test_draft_pages_are_left_out_unless_drafts_are_asked_for(tmp_path):
+    draft = page(body=f'<a href="{SITE}/tag/only-drafts/">#x</a>').replace(
+        "<html>", '<html data-status="draft">'
+    )
+    site = write(
+        tmp_path,
+        {"index.html": page(), "bozze/x/index.html": draft},
+    )
+    report = check_site(site, SITE)
+    assert report.ok and report.pages == 1 and report.drafts == 1
+    assert "1 draft page left out" in format_report(report)
+    with_drafts = check_site(site, SITE, drafts=True)
+    assert [f.page for f in with_drafts.errors] == ["bozze/x/index.html"]
+    assert with_drafts.pages == 2 and with_drafts.drafts == 0

@@ -487,8 +487,12 @@ def test_the_aggregate_task_exits_0_with_failures_and_prints_a_summary(
     out = proc.stdout
     assert "Good RSS" in out and "updated" in out
     assert "Broken" in out and "HTTP 500" in out
-    assert "1 need attention" in out
+    assert "1 needs attention" in out
     assert Cache(tmp_path / "cache").exists()
+    # Run again: the broken feed waits, and the count agrees with its noun.
+    again = " ".join(_invoke("aggregate", "--settings", str(conf)).stdout.split())
+    assert "after 1 error)" in again
+    assert "2 feeds, 0 new entries" in again
 
 
 def test_the_aggregate_task_fails_on_invalid_configuration(tmp_path):

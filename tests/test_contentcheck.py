@@ -10,8 +10,16 @@ from contentcheck.rules import (
 )
 
 
-def item(source="a.md", slug="a", lang="it", translation=False, html=""):
-    return Item(source, slug, lang, translation, html)
+def item(
+    source="a.md",
+    slug="a",
+    lang="it",
+    translation=False,
+    html="",
+    *,
+    status="published",
+):
+    return Item(source, slug, lang, translation, html, status)
 
 
 def test_unknown_language_names_file_and_languages():
@@ -26,6 +34,45 @@ def test_translation_without_original():
     assert "no original with 'Slug: b'" in problem.message
     assert not check_translations(
         [item("b.it.md", "b"), item("b.en.md", "b", "en", translation=True)]
+    )
+
+
+def test_a_draft_translation_does_not_hold_back_its_original():
+    assert not check_translations(
+        [
+            item("b.it.md", "b"),
+            item("b.en.md", "b", "en", translation=True, status="draft"),
+        ]
+    )
+    assert not check_translations(
+        [
+            item("b.it.md", "b", status="draft"),
+            item("b.en.md", "b", "en", translation=True, status="draft"),
+        ]
+    )
+
+
+def test_a_published_translation_of_a_draft_names_both_files():
+    [problem] = check_translations(
+        [
+            item("b.it.md", "b", status="draft"),
+            item("b.en.md", "b", "en", translation=True),
+        ]
+    )
+    assert problem.source == "b.en.md"
+    assert "b.it.md is a draft" in problem.message
+
+
+def test_a_draft_translation_of_nothing_is_still_an_orphan():
+    [problem] = check_translations(
+        [item("b.en.md", "b", "en", translation=True, status="draft")]
+    )
+    assert "no original with 'Slug: b'" in problem.message
+
+
+def test_a_draft_and_a_published_version_in_one_language_do_not_clash():
+    assert not check_translations(
+        [item("x.md", "b"), item("y.md", "b", status="draft")]
     )
 
 

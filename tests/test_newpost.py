@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pty
 import re
 import shutil
 import subprocess
@@ -15,7 +17,14 @@ from piazza.newpost import NewPostError, new_post, read_header
 
 
 def test_new_post_writes_a_draft(project):
-    proc = invoke(project, "new-post", "--title", "Il nuovo stabilimento di Lovere")
+    proc = invoke(
+        project,
+        "new-post",
+        "--title",
+        "Il nuovo stabilimento di Lovere",
+        "--category",
+        "moto",
+    )
     assert proc.returncode == 0, proc.stderr
     written = list(
         (project / "content" / "posts").glob("*il-nuovo-stabilimento-di-lovere.it.md")
@@ -27,6 +36,7 @@ def test_new_post_writes_a_draft(project):
     assert meta["lang"] == "it"
     assert meta["status"] == "draft"
     assert meta["author"] == "Chiara Valsecchi"
+    assert meta["category"] == "Moto", "the site's name for the category"
     datetime.strptime(meta["date"], "%Y-%m-%d %H:%M")
     # the draft builds, and does not appear on the published site
     result = run_pelican(
@@ -71,10 +81,11 @@ def test_new_post_translation_links_to_the_original(project):
 
 
 def test_new_post_refuses_to_overwrite(project):
-    assert invoke(project, "new-post", "--title", "Doppio").returncode == 0
+    new = ("new-post", "--title", "Doppio", "--category", "Azienda")
+    assert invoke(project, *new).returncode == 0
     [path] = (project / "content" / "posts").glob("*doppio.it.md")
     path.write_text(path.read_text() + "\nTesto prezioso.\n")
-    proc = invoke(project, "new-post", "--title", "Doppio")
+    proc = invoke(project, *new)
     assert proc.returncode == 1
     assert "doppio" in proc.stderr and "choose another title" in proc.stderr
     assert "Testo prezioso." in path.read_text()
@@ -89,6 +100,7 @@ def test_new_post_refuses_to_overwrite(project):
     ],
 )
 def test_new_post_rejects_bad_arguments(tmp_path, kwargs, message):
+    kwargs = {"category": "Azienda", **kwargs}
     shutil.copytree(FIXTURES / "content" / "minimal" / "posts", tmp_path / "posts")
     before = sorted(p.name for p in (tmp_path / "posts").iterdir())
     args = {"lang": "it", **kwargs}
@@ -99,6 +111,7 @@ def test_new_post_rejects_bad_arguments(tmp_path, kwargs, message):
             default_lang="it",
             author="A",
             now=datetime(2026, 11, 22, 10, 0),
+            categories={"azienda": "Azienda"},
             **args,
         )
     assert sorted(p.name for p in (tmp_path / "posts").iterdir()) == before
@@ -128,3 +141,82 @@ def test_invoke_list_describes_every_task():
         "lint",
     ):
         assert name in names, proc.stdout
+
+
+def _posts(project) -> list[str]:
+    return sorted(p.name for p in (project / "content" / "posts").iterdir())
+
+
+def test_new_post_help_shows_the_options_and_writes_nothing(project):
+    before = _posts(project)
+    proc = invoke(project, "new-post", "--help")
+    assert proc.returncode == 0, proc.stderr
+    assert "--title" in proc.stdout and "--category" in proc.stdout
+    assert _posts(project) == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--title", "-x", "--category", "Azienda"),
+        ("--title", "--help"),
+        ("--category", "Azienda"),
+    ],
+    ids=["dash-title", "help-as-title", "no-title"],
+)
+def test_new_post_never_makes_a_post_from_an_option(project, args):
+    before = _posts(project)
+    proc = invoke(project, "new-post", *args)
+    assert proc.returncode == 2, proc.stdout
+    assert "usage: invoke new-post --title" in proc.stderr
+    assert _posts(project) == before
+
+
+def test_new_post_refuses_a_category_the_site_does_not_have(project):
+    before = _posts(project)
+    proc = invoke(project, "new-post", "--title", "Raduno", "--category", "Eventi")
+    assert proc.returncode == 2
+    message = " ".join(proc.stderr.split())
+    assert "'Eventi' is not a category of this site" in message
+    assert "Azienda, Comunità, Corse, Moto" in message
+    assert _posts(project) == before
+
+
+def test_new_post_without_a_category_and_no_terminal_is_refused(project):
+    before = _posts(project)
+    proc = invoke(project, "new-post", "--title", "Raduno")
+    assert proc.returncode == 2
+    message = " ".join(proc.stderr.split())
+    assert "--category is required: one of Azienda, Comunità, Corse, Moto" in message
+    assert _posts(project) == before
+
+
+def test_new_post_asks_for_the_category_at_a_terminal(project):
+    main, terminal = pty.openpty()
+    os.write(main, b"3\n")  # the answer waits in the terminal's input
+    try:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "invoke",
+                "-r",
+                str(project),
+                "new-post",
+                "--title",
+                "Raduno di primavera",
+            ],
+            cwd=project,
+            stdin=terminal,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(terminal)
+        os.close(main)
+    assert proc.returncode == 0, proc.stderr
+    assert "1. Azienda" in proc.stdout and "4. Moto" in proc.stdout
+    [path] = (project / "content" / "posts").glob("*raduno-di-primavera.it.md")
+    assert read_header(path)["category"] == "Corse"

@@ -191,6 +191,36 @@ def test_plain_http_redirects_to_https(served):
     assert headers["Location"].endswith("/2026/servito/")
 
 
+def test_moved_listings_answer_301_to_their_english_addresses(served):
+    from pelican.settings import read_settings
+
+    from piazza.redirects import moved
+
+    moves = moved(read_settings(str(ROOT / "publishconf.py")))
+    assert moves, "publishconf.py moves the English category and tag listings"
+    origin = f"https://127.0.0.1:{served.https_port}"
+    current = served.target / "current"
+    reached = 0
+    for move in moves:
+        rest = "sebino-800/" if move.every else ""
+        status, headers, _ = served.get(f"/{move.old}{rest}")
+        assert status == 301, move
+        assert headers["Location"] == f"{origin}/{move.new}{rest}"
+        if (current / move.new / "index.html").is_file():
+            assert served.get(f"/{move.new}")[0] == 200
+            reached += 1
+    assert reached >= 10, "the demo's labelled tags and categories have pages"
+    # What follows the old address (a page number) follows it to the new one.
+    status, headers, _ = served.get("/en/categoria/moto/pagina/2/")
+    assert (status, headers["Location"]) == (
+        301,
+        f"{origin}/en/category/motorcycles/pagina/2/",
+    )
+    # Nothing else moves: the Italian listings and the English tag index.
+    for path in ("/categoria/moto/", "/tag/storia/", "/en/tag/", "/en/"):
+        assert served.get(path)[0] == 200, path
+
+
 def test_a_rollback_is_served_at_once_without_a_reload(served):
     first, second = served.releases
     assert os.readlink(served.target / "current").endswith(second)

@@ -132,6 +132,8 @@ def test_the_manifest_records_the_commit_and_build(content, target, console):
     assert [r.name for r in listed] == [result.release]
     manifest = listed[0].manifest
     assert manifest.commit == head
+    # Built from a copy of content/ outside the repository: not that commit.
+    assert manifest.dirty is True
     assert manifest.files == result.transfer.files_total
     assert manifest.siteurl == "https://www.officineardesia.example"
     assert result.release in printed(console)

@@ -395,3 +395,87 @@ def test_over_ssh_a_killed_rsync_leaves_the_live_release(sshd, tmp_path):
     assert [r.name for r in site.releases()] == ["20260101T000000Z"]
     publish_build(site, second, "20260102T000000Z")
     assert served(root) == second.checksums
+
+
+# ------------------------------------------------------------ the dirty flag
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout
+
+
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    """A real git repository laid out like the project, everything committed."""
+    root = tmp_path / "repo"
+    for rel, text in {
+        "content/posts/a.it.md": "Title: A\n",
+        "theme/templates/base.html": "<html></html>",
+        "plugins/x/__init__.py": "",
+        "pelicanconf.py": "SITENAME = 'x'\n",
+        "tasks.py": "",
+        ".gitignore": "/var/\n/output/\n",
+    }.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    git(root.parent, "init", "-q", str(root))
+    git(root, "add", "-A")
+    git(
+        root,
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.org",
+        "commit",
+        "-qm",
+        "Start",
+    )
+    return root
+
+
+def test_a_build_from_a_clean_commit_is_not_dirty(repo):
+    (repo / "var").mkdir()
+    (repo / "var" / "cache.db").write_text("ignored", encoding="utf-8")
+    (repo / "notes.txt").write_text("not a build input", encoding="utf-8")
+    commit, dirty = release.git_commit(repo)
+    assert commit == git(repo, "rev-parse", "HEAD").strip()
+    assert dirty is False
+
+
+@pytest.mark.parametrize(
+    "rel",
+    [
+        "content/posts/never-committed.it.md",
+        "theme/static/css/new.css",
+        "plugins/x/new.py",
+        "publishconf.py",
+    ],
+)
+def test_an_untracked_build_input_makes_the_build_dirty(repo, rel):
+    (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+    (repo / rel).write_text("new", encoding="utf-8")
+    assert release.git_commit(repo)[1] is True
+
+
+def test_a_modified_or_staged_file_makes_the_build_dirty(repo):
+    post = repo / "content/posts/a.it.md"
+    post.write_text("Title: B\n", encoding="utf-8")
+    assert release.git_commit(repo)[1] is True
+    git(repo, "add", "-A")
+    assert release.git_commit(repo)[1] is True
+
+
+def test_content_from_outside_the_repository_is_dirty(repo, tmp_path):
+    elsewhere = tmp_path / "content"
+    elsewhere.mkdir()
+    assert release.git_commit(repo, [*release.BUILD_INPUTS, elsewhere])[1] is True
+    assert release.git_commit(repo, [*release.BUILD_INPUTS, repo / "content"]) == (
+        git(repo, "rev-parse", "HEAD").strip(),
+        False,
+    )
+
+
+def test_outside_a_repository_there_is_no_commit(tmp_path):
+    assert release.git_commit(tmp_path) == (None, False)

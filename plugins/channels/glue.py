@@ -9,12 +9,14 @@ from typing import Any
 from pelican.generators import Generator
 
 from channels import jsonfeed, sitemap, structured
+from multilang.glue import listing_group
 from multilang.languages import (
     content_alternates,
     is_mirrored_listing,
     listing_alternates,
     url_of_output,
 )
+from multilang.listings import Listings
 
 # Pages written in this run: (output-relative path, lastmod, alternates).
 # Reset by each ChannelsGenerator, filled by the content_written receiver.
@@ -29,10 +31,15 @@ def get_generators(pelican: Any) -> type[Generator]:
 def install_template_helpers(generator: Any) -> None:
     """Expose ``blog_posting(article)`` (JSON-LD) to templates."""
     settings = generator.settings
+    listings = Listings(settings)
 
     def blog_posting(article: Any) -> dict:
         return structured.blog_posting(
-            article, settings["SITEURL"], settings["SITENAME"], settings["SOCIAL_IMAGE"]
+            article,
+            settings["SITEURL"],
+            settings["SITENAME"],
+            settings["SOCIAL_IMAGE"],
+            label=listings.label,
         )
 
     generator.env.globals["blog_posting"] = blog_posting
@@ -40,6 +47,12 @@ def install_template_helpers(generator: Any) -> None:
 
 def _absolute(siteurl: str, url: str) -> str:
     return f"{siteurl}/{url}"
+
+
+def _listings(settings: dict[str, Any]) -> Listings:
+    if _state.get("listings") is None:
+        _state["listings"] = Listings(settings)
+    return _state["listings"]
 
 
 def record_written(path: str, context: dict[str, Any]) -> None:
@@ -58,6 +71,13 @@ def record_written(path: str, context: dict[str, Any]) -> None:
             return
         lastmod = getattr(obj, "modified", None) or getattr(obj, "date", None)
         pairs = [(a.lang, _absolute(siteurl, a.url)) for a in content_alternates(obj)]
+    elif (group := listing_group(context)) is not None:
+        languages = list(settings.get("LANGUAGES") or [default_lang])
+        lang = context.get("lang") or default_lang
+        pairs = [
+            (a.lang, _absolute(siteurl, a.url))
+            for a in _listings(settings).alternates(group, rel, lang, languages)
+        ]
     elif is_mirrored_listing(context, settings):
         languages = list(settings.get("LANGUAGES") or [default_lang])
         lang = context.get("lang") or default_lang
@@ -75,6 +95,7 @@ class ChannelsGenerator(Generator):
         super().__init__(*args, **kwargs)
         _written.clear()
         _state["settings"] = self.settings
+        _state["listings"] = None
 
     def generate_context(self) -> None:
         """Nothing to add: this generator only writes."""
@@ -124,7 +145,10 @@ class ChannelsGenerator(Generator):
             if getattr(version, "status", "published") == "published"
         ]
         for lang, info in (settings.get("LANGUAGES") or {default_lang: {}}).items():
-            items = [_feed_item(a, siteurl) for a in every_version if a.lang == lang]
+            label = _listings(settings).label
+            items = [
+                _feed_item(a, siteurl, label) for a in every_version if a.lang == lang
+            ]
             feed_path = pattern.format(lang=lang)
             subtitle = settings.get("SITESUBTITLE", "")
             if isinstance(subtitle, dict):
@@ -147,7 +171,7 @@ class ChannelsGenerator(Generator):
             target.write_text(jsonfeed.render(feed), encoding="utf-8")
 
 
-def _feed_item(article: Any, siteurl: str) -> jsonfeed.FeedItem:
+def _feed_item(article: Any, siteurl: str, label: Any) -> jsonfeed.FeedItem:
     url = _absolute(siteurl, article.url)
     return jsonfeed.FeedItem(
         id=url,
@@ -158,6 +182,6 @@ def _feed_item(article: Any, siteurl: str) -> jsonfeed.FeedItem:
         date_published=article.date,
         date_modified=getattr(article, "modified", None),
         authors=tuple(str(a) for a in getattr(article, "authors", ())),
-        tags=tuple(str(t) for t in getattr(article, "tags", ())),
+        tags=tuple(label(t, article.lang) for t in getattr(article, "tags", ())),
         language=article.lang,
     )

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from channels.jsonfeed import plain_text
 
 
-def blog_posting(article: Any, siteurl: str, sitename: str, logo: str) -> dict:
-    """A schema.org BlogPosting for one article (https://schema.org/BlogPosting)."""
+def _as_written(group: Any, lang: str) -> str:
+    return str(group)
+
+
+def blog_posting(
+    article: Any,
+    siteurl: str,
+    sitename: str,
+    logo: str,
+    label: Callable[[Any, str], str] = _as_written,
+) -> dict:
+    """A schema.org BlogPosting for one article (https://schema.org/BlogPosting).
+
+    ``label`` names a tag or category in the article's language.
+    """
     url = f"{siteurl}/{article.url}"
     publisher = {"@type": "Organization", "name": sitename, "url": f"{siteurl}/"}
     data: dict[str, Any] = {
@@ -33,7 +47,7 @@ def blog_posting(article: Any, siteurl: str, sitename: str, logo: str) -> dict:
             "logo": {"@type": "ImageObject", "url": f"{siteurl}/{logo}"},
         },
         "image": f"{siteurl}/{logo}",
-        "keywords": [str(t) for t in getattr(article, "tags", ())],
+        "keywords": [label(t, article.lang) for t in getattr(article, "tags", ())],
     }
     thread = getattr(article, "comment_thread", None)  # plugins/comments
     if thread is not None:
@@ -42,7 +56,7 @@ def blog_posting(article: Any, siteurl: str, sitename: str, logo: str) -> dict:
             # Staff comments name the publisher as their author's affiliation.
             data["comment"] = thread.schema_org(organization=publisher)
     if getattr(article, "category", None):
-        data["articleSection"] = str(article.category)
+        data["articleSection"] = label(article.category, article.lang)
     translations = [
         t for t in getattr(article, "translations", ()) if t.status == "published"
     ]

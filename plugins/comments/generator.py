@@ -15,6 +15,7 @@ from typing import Any
 
 from pelican.contents import Article
 from pelican.generators import ArticlesGenerator, PagesGenerator
+from wording import counted
 
 from comments import badges, ranking
 from comments.isso import IssoClient, IssoUnreachable
@@ -152,9 +153,9 @@ def _snapshot(
         return Snapshot()
     total = sum(t.total for t in snapshot.threads.values())
     logger.info(
-        "comments: %d comments in %d threads from %s",
-        total,
-        len(snapshot.threads),
+        "comments: %s in %s from %s",
+        counted(total, "comment"),
+        counted(len(snapshot.threads), "thread"),
         api_url,
     )
     return snapshot

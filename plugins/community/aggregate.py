@@ -25,6 +25,7 @@ from enum import StrEnum
 from pathlib import Path
 
 import httpx
+from wording import counted
 
 from community.cache import Cache, Meta
 from community.errors import CommunityError
@@ -275,7 +276,8 @@ def process_body(
         title=parsed.title or state.title,
         home=parsed.home or state.home,
         notice=(
-            f"not well-formed, {len(found)} entries recovered ({parsed.problem})"
+            f"not well-formed, {counted(len(found), 'entry', 'entries')} recovered "
+            f"({parsed.problem})"
             if parsed.problem
             else None
         ),
@@ -302,7 +304,11 @@ def _skip_reason(state: FeedState, now: datetime) -> str | None:
     if state.gone:
         return "gone (410): not fetched; remove it from feeds.toml or change its URL"
     if state.next_attempt and state.next_attempt > now:
-        why = f"after {state.failures} errors" if state.failures else "rate limited"
+        why = (
+            f"after {counted(state.failures, 'error')}"
+            if state.failures
+            else "rate limited"
+        )
         return f"waiting ({why}) until {_when(state.next_attempt)}"
     return None
 

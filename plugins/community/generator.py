@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pelican.generators import Generator
+from wording import counted
 
 from community.aggregate import run_aggregate
 from community.atom import render_atom
@@ -76,7 +77,9 @@ class CommunityGenerator(Generator):
         community = self.community
         self.subscriptions = load_subscriptions(community.feeds_file)
         if community.refresh_on_build and self.subscriptions:
-            logger.info("community: fetching %d feeds", len(self.subscriptions))
+            logger.info(
+                "community: fetching %s", counted(len(self.subscriptions), "feed")
+            )
             run_aggregate(self.subscriptions, community)
         cache, from_snapshot = self._cache()
         states = {
@@ -100,9 +103,9 @@ class CommunityGenerator(Generator):
             from_snapshot=from_snapshot,
         )
         logger.info(
-            "community: %d feeds, %d entries, from %s",
-            len(self.subscriptions),
-            len(self.view.items),
+            "community: %s, %s, from %s",
+            counted(len(self.subscriptions), "feed"),
+            counted(len(self.view.items), "entry", "entries"),
             cache.root if cache else "no cache (run `invoke aggregate`)",
         )
         for row in self.view.status:

@@ -8,10 +8,11 @@ editor sees every problem at once rather than one per build.
 
 from pelican import signals
 
-from contentcheck import fatal, glue
+from contentcheck import fatal, glue, piped
 
 
 def register() -> None:
     fatal.install()
+    piped.install()
     signals.article_generator_finalized.connect(glue.check_articles)
     signals.page_generator_finalized.connect(glue.check_pages)

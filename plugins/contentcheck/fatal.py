@@ -49,6 +49,21 @@ class ReadErrorFilter(logging.Filter):
         return True
 
 
+class TranslationGroupFilter(logging.Filter):
+    """Leave translations to our own check, which sees every status at once.
+
+    Pelican pairs translations within one status: an Italian post published
+    with its English translation still a draft leaves that draft alone among
+    the drafts, and Pelican warns (fatally) that "all items are translations".
+    That is a normal step of translating, not a mistake; a translation that
+    really has no original is reported by ``rules.check_translations``, naming
+    the files.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith('All items ("%s")')
+
+
 def _install(logger_name: str, filter_class: type[logging.Filter]) -> None:
     logger = logging.getLogger(logger_name)
     if not any(isinstance(f, filter_class) for f in logger.filters):
@@ -58,3 +73,4 @@ def _install(logger_name: str, filter_class: type[logging.Filter]) -> None:
 def install() -> None:
     _install("pelican", FatalStopFilter)
     _install("pelican.generators", ReadErrorFilter)
+    _install("pelican.utils", TranslationGroupFilter)

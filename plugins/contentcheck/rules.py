@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
@@ -28,6 +28,13 @@ class Item:
     lang: str
     is_translation: bool
     html: str
+    status: str = "published"
+    category: str | None = None  # articles only: the name given (or "")
+    category_slug: str = ""
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == "draft"
 
 
 def check_languages(items: Iterable[Item], languages: Sequence[str]) -> list[Problem]:
@@ -44,26 +51,45 @@ def check_languages(items: Iterable[Item], languages: Sequence[str]) -> list[Pro
 
 
 def check_translations(items: Iterable[Item]) -> list[Problem]:
-    """A translation needs an original with the same slug; a language appears once."""
+    """Each translation needs an original; a language appears once per status.
+
+    Translations publish on their own: an original whose translation is still a
+    draft publishes alone (its language switch appears with the translation). The
+    other way round can't work: a published translation of a draft or of nothing
+    is one problem, naming both files (or the slug it looked for).
+    """
     groups: dict[str, list[Item]] = defaultdict(list)
     for item in items:
         groups[item.slug].append(item)
     problems = []
     for slug, group in groups.items():
         originals = [i for i in group if not i.is_translation]
-        if not originals:
-            problems.extend(
-                Problem(
-                    item.source,
-                    f"'Translation: true' but no original with 'Slug: {slug}' exists; "
-                    "give the translation the slug of the post it translates",
-                )
-                for item in group
-            )
-        by_lang: dict[str, list[Item]] = defaultdict(list)
         for item in group:
-            by_lang[item.lang].append(item)
-        for lang, same in by_lang.items():
+            if not item.is_translation or (originals and item.is_draft):
+                continue
+            if not originals:
+                problems.append(
+                    Problem(
+                        item.source,
+                        f"'Translation: true' but no original with 'Slug: {slug}' "
+                        "exists; give the translation the slug of the post it "
+                        "translates",
+                    )
+                )
+            elif all(o.is_draft for o in originals):
+                drafts = ", ".join(o.source for o in originals)
+                problems.append(
+                    Problem(
+                        item.source,
+                        f"this translation is published but its original {drafts} "
+                        "is a draft; publish the original first (Status: "
+                        "published), or keep this translation a draft (Status: draft)",
+                    )
+                )
+        by_status_lang: dict[tuple[bool, str], list[Item]] = defaultdict(list)
+        for item in group:
+            by_status_lang[item.is_draft, item.lang].append(item)
+        for (_, lang), same in by_status_lang.items():
             if len(same) > 1:
                 others = ", ".join(i.source for i in same[1:])
                 problems.append(
@@ -72,6 +98,49 @@ def check_translations(items: Iterable[Item]) -> list[Problem]:
                         f"'Slug: {slug}' in language '{lang}' is also used by {others}",
                     )
                 )
+    return problems
+
+
+def site_categories(
+    labels: Mapping[str, Mapping[str, str]] | None, default_lang: str
+) -> dict[str, str]:
+    """Slug -> name of the site's categories, from CATEGORY_LABELS.
+
+    The name is the label in the default language (what sources write), else
+    the slug itself.
+    """
+    return {
+        slug: names.get(default_lang, slug) for slug, names in (labels or {}).items()
+    }
+
+
+def check_categories(items: Iterable[Item], known: Mapping[str, str]) -> list[Problem]:
+    """Every post is filed under one of the site's categories.
+
+    ``known`` maps each category's slug to its name (CATEGORY_LABELS); an empty
+    ``known`` means the site keeps no list, and only a missing category counts.
+    """
+    choices = ", ".join(sorted(known.values())) or "any name"
+    where = "(CATEGORY_LABELS in pelicanconf.py)"
+    problems = []
+    for item in items:
+        if item.category is None:
+            continue
+        if not item.category.strip():
+            problems.append(
+                Problem(
+                    item.source,
+                    f"no 'Category:'; give it one of {choices} {where}",
+                )
+            )
+        elif known and item.category_slug not in known:
+            problems.append(
+                Problem(
+                    item.source,
+                    f"unknown category 'Category: {item.category}'; use one of "
+                    f"{choices}, or add it with its labels {where}",
+                )
+            )
     return problems
 
 

@@ -15,3 +15,4 @@ from multilang import glue
 def register() -> None:
     signals.generator_init.connect(glue.install_template_helpers)
     signals.article_writer_finalized.connect(glue.write_language_listings)
+    signals.feed_generated.connect(glue.label_feed_categories)

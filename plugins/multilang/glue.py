@@ -22,6 +22,7 @@ from multilang.languages import (
     page_lang,
     url_of_output,
 )
+from multilang.listings import Listings, kind_of
 
 
 def _languages(settings: dict[str, Any]) -> dict[str, dict[str, str]]:
@@ -36,6 +37,7 @@ def install_template_helpers(generator: Any) -> None:
     default_lang = settings["DEFAULT_LANG"]
     languages = _languages(settings)
     translations_dir = str(Path(settings["THEME"]) / "translations")
+    listings = Listings(settings)
 
     def translations_for(ctx: Context):
         return load_translations(translations_dir, page_lang(ctx, default_lang))
@@ -58,6 +60,11 @@ def install_template_helpers(generator: Any) -> None:
             obj = ctx.get(key)
             if obj is not None and hasattr(obj, "translations"):
                 return content_alternates(obj)
+        group = listing_group(ctx)
+        if group is not None and ctx.get("output_file"):
+            return listings.alternates(
+                group, ctx["output_file"], page_lang(ctx, default_lang), languages
+            )
         if is_mirrored_listing(ctx, settings) and ctx.get("output_file"):
             return listing_alternates(
                 ctx["output_file"],
@@ -84,9 +91,18 @@ def install_template_helpers(generator: Any) -> None:
         """A listing URL in the current page's language ("tag/x/" -> "en/tag/x/")."""
         return lang_prefix(page_lang(ctx, default_lang), default_lang) + url
 
-    def category_label(category: Any, lang: str) -> str:
-        labels = settings.get("CATEGORY_LABELS", {}).get(category.slug, {})
-        return labels.get(lang, str(category))
+    @pass_context
+    def listing_url(ctx: Context, group: Any) -> str | None:
+        """The URL of a category's, tag's or author's listing in the page's
+        language, or None when the build writes none (a tag only drafts use).
+        """
+        if not _has_listing(ctx, group):
+            return None
+        return listings.url(group, page_lang(ctx, default_lang))
+
+    def label(group: Any, lang: str) -> str:
+        """A category's or tag's name in ``lang`` (CATEGORY_LABELS, TAG_LABELS)."""
+        return listings.label(group, lang)
 
     @lru_cache(maxsize=65536)
     def format_date(value: Any, lang: str, fmt: str = "long") -> str:
@@ -100,11 +116,57 @@ def install_template_helpers(generator: Any) -> None:
         page_lang=current_lang,
         alternates=alternates,
         lang_url=lang_url,
+        listing_url=listing_url,
         page_url=page_url,
         menu_pages=menu_pages,
         LANGUAGES=languages,
     )
-    env.filters.update(category_label=category_label, format_date=format_date)
+    env.filters.update(category_label=label, tag_label=label, format_date=format_date)
+
+
+_LISTINGS = {"category": "categories", "tag": "tags", "author": "authors"}
+
+
+def listing_group(ctx: Any) -> Any:
+    """The category or tag whose listing a template renders, if any.
+
+    Pelican passes the group as ``category=`` or ``tag=`` to its listing (an
+    article page passes its category too, beside ``article``).
+    """
+    if ctx.get("article") is not None:
+        return None
+    for kind in ("tag", "category"):
+        group = ctx.get(kind)
+        if group is not None and kind_of(group) == kind:
+            return group
+    return None
+
+
+def _has_listing(ctx: Context, group: Any) -> bool:
+    """Whether a listing page is written for ``group``: only published posts
+    make one, so a tag or category used by drafts alone has none.
+    """
+    key = _LISTINGS.get(kind_of(group))
+    listed = ctx.get(key) if key else None
+    if listed is None:
+        return True
+    return group.slug in _listed_slugs(listed)
+
+
+# The slugs of the groups with a listing, per list of groups: a page asks for
+# each of its tags, and the lists stay the same for a whole build (each list is
+# kept, so a later build's list is never mistaken for it).
+_listed: list[tuple[Any, frozenset[str]]] = []
+
+
+def _listed_slugs(listed: Any) -> frozenset[str]:
+    for known, slugs in _listed:
+        if known is listed:
+            return slugs
+    groups = listed.keys() if isinstance(listed, dict) else (g for g, _ in listed)
+    slugs = frozenset(g.slug for g in groups)
+    _listed[:] = [*_listed[-2:], (listed, slugs)]
+    return slugs
 
 
 def write_language_listings(generator: Any, writer: Any) -> None:
@@ -117,6 +179,7 @@ def write_language_listings(generator: Any, writer: Any) -> None:
     if generator.__class__.__name__ != "ArticlesGenerator":
         return
     default_lang = settings["DEFAULT_LANG"]
+    listings = Listings(settings)
     write = partial(writer.write_file, relative_urls=settings["RELATIVE_URLS"])
     context = generator.context
     for lang in _languages(settings):
@@ -154,16 +217,62 @@ def write_language_listings(generator: Any, writer: Any) -> None:
                 local = localize(members, lang)
                 in_group = {id(a) for a in local}
                 write(
-                    prefix + group.save_as,
+                    listings.save_as(group, lang),
                     template,
                     context,
-                    url=prefix + group.url,
+                    url=listings.url(group, lang),
                     articles=local,
                     dates=[a for a in dates if id(a) in in_group],
                     template_name=kind,
                     blog=True,
-                    page_name=prefix + group.page_name,
+                    page_name=listings.page_name(group, lang),
                     all_articles=articles,
                     lang=lang,
                     **{kind: group},
                 )
+
+
+def label_feed_categories(context: dict[str, Any], feed: Any) -> None:
+    """Name each feed entry's category and tags in the entry's own language.
+
+    Pelican's Atom and RSS writer adds them as written in the sources (the
+    default language); an English entry gets "Motorcycles" and "history".
+    """
+    settings = context  # Pelican's context holds every setting
+    listings = Listings(settings)
+    for item in feed.items:
+        link = str(item.get("link", "")).removesuffix("?ref=feed")
+        article = _article_at(context, link)
+        if article is None or article.lang == settings["DEFAULT_LANG"]:
+            continue
+        groups = [
+            *([article.category] if getattr(article, "category", None) else []),
+            *getattr(article, "tags", ()),
+        ]
+        item["categories"] = [listings.label(g, article.lang) for g in groups]
+
+
+# Articles by absolute URL, found newest first (feeds hold the newest few, and
+# Pelican computes a URL afresh on every access): one index per build, the
+# article list kept so that a later build's list is never mistaken for it.
+_feed_index: dict[str, Any] = {"articles": None, "unseen": iter(()), "by_url": {}}
+
+
+def _article_at(context: dict[str, Any], link: str) -> Any:
+    articles = context.get("articles", ())
+    if _feed_index["articles"] is not articles:
+        versions = [
+            version
+            for article in articles
+            for version in (article, *getattr(article, "translations", ()))
+        ]
+        versions.sort(key=lambda v: v.date, reverse=True)
+        _feed_index.update(articles=articles, unseen=iter(versions), by_url={})
+    by_url = _feed_index["by_url"]
+    siteurl = str(context.get("SITEURL", "")).rstrip("/")
+    while link not in by_url:
+        version = next(_feed_index["unseen"], None)
+        if version is None:
+            return None
+        by_url[f"{siteurl}/{version.url}"] = version
+    return by_url[link]
