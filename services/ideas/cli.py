@@ -1,0 +1,124 @@
+"""The editors' terminal: `invoke ideas` lists the queue and the board,
+accepts, declines, moves and merges ideas (tasks.py only calls these).
+
+Each action is one transaction on the service's database (the service may
+be running: SQLite takes turns). Accepting also writes the idea into
+content/ideas/ for the editor to commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from services.ideas import content, store
+from services.ideas.db import Database, connect
+from services.ideas.model import Idea
+from services.ideas.rules import Refused, check_answer
+
+
+class EditorError(Exception):
+    """What an editor asked for can't be done (the message says why)."""
+
+
+def _answers(answer_it: str | None, answer_en: str | None) -> tuple[str, str]:
+    try:
+        return check_answer(answer_it, "--answer-it"), check_answer(
+            answer_en, "--answer-en"
+        )
+    except Refused as exc:
+        raise EditorError(str(exc)) from None
+
+
+@contextlib.contextmanager
+def _opened(db: Path):
+    database = Database(db)
+    try:
+        database.create()
+    except Exception as exc:  # noqa: BLE001 - SchemaError, sqlite3.Error
+        raise EditorError(f"{db}: {exc}") from None
+    connection = connect(db)
+    try:
+        yield connection
+    except (Refused, content.ContentError) as exc:
+        raise EditorError(str(exc)) from None
+    finally:
+        connection.close()
+
+
+def table(found: list[Idea], title: str) -> Table:
+    grid = Table(title=title)
+    for column in ("id", "status", "supporters", "confirmed", "category", "lang"):
+        grid.add_column(column, justify="right" if column == "id" else "left")
+    grid.add_column("title")
+    grid.add_column("proposed")
+    for idea in found:
+        grid.add_row(
+            str(idea.id),
+            idea.status + (f" of {idea.duplicate_of}" if idea.duplicate_of else ""),
+            str(idea.counts.supporters),
+            str(idea.counts.confirmed),
+            idea.category,
+            idea.lang,
+            idea.title,
+            datetime.fromtimestamp(idea.created, UTC).strftime("%Y-%m-%d %H:%M"),
+        )
+    return grid
+
+
+def show(db: Path, console: Console | None = None) -> None:
+    """Print the moderation queue, then the public ideas."""
+    console = console or Console()
+    with _opened(db) as connection:
+        queue = store.ideas(connection, queue=True)
+        public = store.ideas(connection)
+    console.print(table(queue, f"Waiting for an editor ({len(queue)})"))
+    console.print(table(public, f"On the board ({len(public)})"))
+
+
+def accept(
+    db: Path,
+    number: int,
+    folder: Path,
+    answer_it: str | None = None,
+    answer_en: str | None = None,
+) -> tuple[Idea, Path]:
+    """Publish idea ``number`` and write its content file (to commit)."""
+    answers = _answers(answer_it, answer_en)
+    with _opened(db) as connection:
+        queued = store.idea(connection, number, queued=True)
+        if queued is None:
+            raise EditorError(f"no idea number {number}")
+        if queued.status != "pending":
+            raise EditorError(
+                f"idea {number} is not in the queue (it is {queued.status})"
+            )
+        # A name that can't be written stops the accept before anything
+        # changes in the database.
+        content.free_name(queued, folder)
+        idea = store.accept(connection, number, answers, time.time())
+        path = content.write(idea, folder)
+    return idea, path
+
+
+def decline(db: Path, number: int, answer_it=None, answer_en=None) -> Idea:
+    answers = _answers(answer_it, answer_en)
+    with _opened(db) as connection:
+        return store.set_status(connection, number, "declined", answers, time.time())
+
+
+def set_status(db: Path, number: int, status: str, answer_it=None, answer_en=None):
+    answers = _answers(answer_it, answer_en)
+    with _opened(db) as connection:
+        return store.set_status(connection, number, status, answers, time.time())
+
+
+def merge(db: Path, number: int, into: int, answer_it=None, answer_en=None) -> Idea:
+    answers = _answers(answer_it, answer_en)
+    with _opened(db) as connection:
+        return store.merge(connection, number, into, answers, time.time())
