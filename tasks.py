@@ -375,3 +375,114 @@ def bench_comments(c, duration=10, connections=16):
         f"{sys.executable} bench/bench_comments.py "
         f"--duration {duration} --connections {connections}"
     )
+
+
+# --- Ideas service (services/ideas) -----------------------------------------
+
+
+def _ideas(action, *args, **kwargs):
+    """Run an ideas step; an editor's or operator's mistake is a message."""
+    from services.ideas.backup import IdeasBackupError
+    from services.ideas.cli import EditorError
+
+    try:
+        return action(*args, **kwargs)
+    except (EditorError, IdeasBackupError) as exc:
+        raise Exit(f"ideas: {exc}", code=1) from None
+
+
+@task(help={"port": "Port on 127.0.0.1 (default: 8090)"})
+def ideas_server(c, port=8090):
+    """Run the ideas service for development on 127.0.0.1:8090."""
+    from services.ideas import cli
+
+    _ideas(cli.serve, "127.0.0.1", int(port))
+
+
+@task(
+    help={
+        "list": "Show the moderation queue and the ideas on the board",
+        "accept": "Publish idea N from the queue (writes content/ideas/)",
+        "decline": "Decline idea N (in the queue or on the board)",
+        "status": "Move idea N to the status given by --to",
+        "to": "The new status: under-review, planned, in-progress, done...",
+        "merge": "Make idea N a duplicate of the one given by --into",
+        "into": "The original idea a duplicate is merged into",
+        "answer-it": "The company's answer, in Italian",
+        "answer-en": "The company's answer, in English",
+        "content": "Where accepted ideas are written (default: content/ideas)",
+        "db": "The ideas database (default: $IDEAS_DB or var/ideas/ideas.db)",
+    }
+)
+def ideas(  # noqa: PLR0917 - invoke: one parameter per option
+    c,
+    list=False,
+    accept=None,
+    decline=None,
+    status=None,
+    to=None,
+    merge=None,
+    into=None,
+    answer_it="",
+    answer_en="",
+    content="content/ideas",
+    db=None,
+):
+    """Moderate ideas: --list, --accept N, --status N --to S, --merge N --into M..."""
+    from services.ideas import cli
+    from services.ideas.backup import database_path
+
+    path = database_path(db)
+    answers = {"answer_it": answer_it, "answer_en": answer_en}
+    if accept:
+        idea, written = _ideas(cli.accept, path, int(accept), ROOT / content, **answers)
+        shown = written.relative_to(ROOT) if written.is_relative_to(ROOT) else written
+        print(f"Idea {idea.id} is on the board. Commit its page:")
+        print(f"  git add {shown} && git commit -m 'Accept idea {idea.id}'")
+    elif decline:
+        _ideas(cli.decline, path, int(decline), **answers)
+        print(f"Idea {decline} is declined; its supporters got their votes back.")
+    elif status:
+        if not to:
+            raise Exit("ideas: --status N needs --to STATUS", code=1)
+        _ideas(cli.set_status, path, int(status), to, **answers)
+        print(f"Idea {status} is {to}.")
+    elif merge:
+        if not into:
+            raise Exit("ideas: --merge N needs --into M", code=1)
+        _ideas(cli.merge, path, int(merge), int(into), **answers)
+        print(f"Idea {merge} is merged into {into}; its supporters moved there.")
+    else:
+        _ideas(cli.show, path)
+
+
+@task(
+    help={
+        "db": "The ideas database (default: $IDEAS_DB or var/ideas/ideas.db)",
+        "dest": "Folder for the backup (default: var/backups/)",
+    }
+)
+def ideas_backup(c, db=None, dest="var/backups"):
+    """Write a consistent, timestamped copy of the ideas database."""
+    from services.ideas import backup
+
+    path = _ideas(backup.backup, backup.database_path(db), ROOT / dest)
+    print(f"Backed up to {path}")
+
+
+@task(
+    help={
+        "file": "The backup to restore",
+        "db": "The ideas database (default: $IDEAS_DB or var/ideas/ideas.db)",
+        "force": "Replace an existing database (backed up first, next to FILE)",
+    }
+)
+def ideas_restore(c, file, db=None, force=False):
+    """Restore the ideas database from a backup, after checking it."""
+    from services.ideas import backup
+
+    target = backup.database_path(db)
+    previous = _ideas(backup.restore, Path(file), target, force=force)
+    if previous:
+        print(f"The database it replaced is backed up in {previous}")
+    print(f"Restored {target} from {file}")

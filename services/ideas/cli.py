@@ -9,6 +9,7 @@ content/ideas/ for the editor to commit.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -122,3 +123,31 @@ def merge(db: Path, number: int, into: int, answer_it=None, answer_en=None) -> I
     answers = _answers(answer_it, answer_en)
     with _opened(db) as connection:
         return store.merge(connection, number, into, answers, time.time())
+
+
+def serve(host: str = "127.0.0.1", port: int = 8090) -> None:
+    """Run the service for development (Werkzeug, threaded) until Ctrl-C.
+
+    Development settings unless the environment says otherwise: a secret
+    made up for this run, the cookie's path at the root, links to here.
+    """
+    from werkzeug.serving import run_simple  # noqa: PLC0415 - only this task
+
+    from services.ideas.app import create_app  # noqa: PLC0415
+    from services.ideas.config import ConfigError  # noqa: PLC0415
+
+    env = {
+        "IDEAS_ENV": "development",
+        "IDEAS_PUBLIC_PATH": "/",
+        "IDEAS_PUBLIC_URL": f"http://{host}:{port}",
+        **os.environ,
+    }
+    try:
+        app = create_app(env)
+    except ConfigError as exc:
+        raise EditorError(str(exc)) from None
+    Console().print(
+        f"Ideas service at http://{host}:{port}/ (database {app.settings.db}; "
+        "Ctrl-C stops)"
+    )
+    run_simple(host, port, app, threaded=True, use_reloader=False)

@@ -44,9 +44,9 @@ def confirmation_message(smtp: Smtp, to: str, link: str, lang: str) -> EmailMess
     message["Subject"] = SUBJECT[lang]
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=smtp.sender.rpartition("@")[2].strip(">"))
-    message["Content-Language"] = lang
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(BODY[lang].format(link=link))
+    message["Content-Language"] = lang  # after set_content, which clears Content-*
     return message
 
 
