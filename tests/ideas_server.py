@@ -18,6 +18,7 @@ import contextlib
 import http.client
 import json
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -125,10 +126,17 @@ def request(
     headers: dict[str, str] | None = None,
     *,
     raw: bytes | None = None,
+    context: ssl.SSLContext | None = None,
 ) -> tuple[int, http.client.HTTPMessage, dict]:
-    """One request: (status, headers, the JSON answer, or {} if none)."""
+    """One request: (status, headers, the JSON answer, or {} if none).
+    ``base`` may be https (nginx in front), with the ``context`` to trust it."""
     parts = urlsplit(base)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    if parts.scheme == "https":
+        conn = http.client.HTTPSConnection(
+            parts.hostname, parts.port, context=context, timeout=30
+        )
+    else:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     data = raw if raw is not None else None if body is None else json.dumps(body)
     try:
         conn.request(

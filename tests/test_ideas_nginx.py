@@ -4,8 +4,6 @@ answers never, the reader's address and scheme as nginx sees them."""
 
 from __future__ import annotations
 
-import http.client
-import json
 import shutil
 import sqlite3
 import ssl
@@ -18,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import free_port, need_tool
-from ideas_server import SECRET, running_ideas
+from ideas_server import SECRET, request, running_ideas
 from test_nginx import NGINX, make_cert
 
 from piazza.nginxconf import SAMPLE, Local, render_main, render_site
@@ -36,18 +34,14 @@ class Front:
     content: Path
 
     def call(self, method: str, path: str, body=None, headers=None):
-        conn = http.client.HTTPSConnection(
-            "127.0.0.1", self.port, context=self.context, timeout=10
+        return request(
+            f"https://127.0.0.1:{self.port}",
+            method,
+            f"/idee-api{path}",
+            body,
+            headers or {},
+            context=self.context,
         )
-        try:
-            data = None if body is None else json.dumps(body)
-            conn.request(method, f"/idee-api{path}", body=data, headers=headers or {})
-            response = conn.getresponse()
-            payload = response.read()
-        finally:
-            conn.close()
-        answer = json.loads(payload) if payload.startswith(b"{") else {}
-        return response.status, response.headers, answer
 
     def vote(self, number: int, cookie: str | None = None):
         _, _, challenge = self.call("GET", "/challenge")

@@ -6,17 +6,18 @@ from __future__ import annotations
 import ast
 import email
 import email.policy
+import io
 import re
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from conftest import invoke
 from ideas_server import ROOT, Reader, counts, free_port, request, running_ideas
+from rich.console import Console
 
 from services.ideas import backup, cli
 
@@ -160,63 +161,52 @@ def test_backup_and_restore_refuse_what_is_not_an_ideas_database(tmp_path):
         backup.backup(tmp_path / "none.db", tmp_path / "b")
 
 
-def _invoke(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", "-r", str(ROOT), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=env,
-    )
-
-
 def test_the_editors_tasks_list_accept_move_and_merge(tmp_path):
-    import os
-
     with running_ideas(tmp_path / "svc") as server:
         first = Reader(server.url, "203.0.113.5").propose(title="Borse laterali")
         second = Reader(server.url, "203.0.113.6").propose(title="Borse di lato")
         one, two = first[2]["id"], second[2]["id"]
-        env = {**os.environ, "IDEAS_DB": str(server.db), "COLUMNS": "200"}
+        db = ("--db", str(server.db))
         folder = tmp_path / "content"
 
-        listed = _invoke("ideas", "--list", env=env)
+        listed = invoke(ROOT, "ideas", "--list", *db)
         assert listed.returncode == 0, listed.stderr
-        assert "Borse laterali" in listed.stdout and "Waiting" in listed.stdout
+        assert "Waiting for an editor (2)" in listed.stdout
+        shown = io.StringIO()
+        cli.show(server.db, Console(file=shown, width=200))
+        assert "Borse laterali" in shown.getvalue()
 
-        done = _invoke(
-            "ideas", "--accept", str(one), "--content", str(folder),
-            "--answer-it", "Bella idea", "--answer-en", "Nice idea", env=env,
+        done = invoke(
+            ROOT, "ideas", "--accept", str(one), "--content", str(folder),
+            "--answer-it", "Bella idea", "--answer-en", "Nice idea", *db,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
         assert "git add" in done.stdout
         assert (folder / "borse-laterali.it.md").exists()
-        again = _invoke(
-            "ideas", "--accept", str(one), "--content", str(folder), env=env
+        again = invoke(
+            ROOT, "ideas", "--accept", str(one), "--content", str(folder), *db
         )
         assert again.returncode == 1 and "not in the queue" in again.stderr
 
-        moved = _invoke("ideas", "--status", str(one), "--to", "planned", env=env)
+        moved = invoke(ROOT, "ideas", "--status", str(one), "--to", "planned", *db)
         assert moved.returncode == 0, moved.stderr
         assert request(server.url, "GET", f"/ideas/{one}")[2]["status"] == "planned"
-        wrong = _invoke("ideas", "--status", str(one), "--to", "someday", env=env)
+        wrong = invoke(ROOT, "ideas", "--status", str(one), "--to", "someday", *db)
         assert wrong.returncode == 1 and "status: one of" in wrong.stderr
 
-        _invoke("ideas", "--accept", str(two), "--content", str(folder), env=env)
-        merged = _invoke("ideas", "--merge", str(two), "--into", str(one), env=env)
+        invoke(ROOT, "ideas", "--accept", str(two), "--content", str(folder), *db)
+        merged = invoke(ROOT, "ideas", "--merge", str(two), "--into", str(one), *db)
         assert merged.returncode == 0, merged.stderr
         assert request(server.url, "GET", f"/ideas/{two}")[2]["duplicate_of"] == one
 
-        declined = _invoke(
-            "ideas", "--decline", str(one), "--answer-it", "No", "--answer-en", "No",
-            env=env,
+        declined = invoke(
+            ROOT, "ideas", "--decline", str(one),
+            "--answer-it", "No", "--answer-en", "No", *db,
         )  # fmt: skip
         assert declined.returncode == 0, declined.stderr
         assert request(server.url, "GET", f"/ideas/{one}")[2]["status"] == "declined"
 
-        copy = _invoke("ideas-backup", "--dest", str(tmp_path / "b"), env=env)
+        copy = invoke(ROOT, "ideas-backup", "--dest", str(tmp_path / "b"), *db)
         assert copy.returncode == 0, copy.stderr
         assert len(list((tmp_path / "b").glob("ideas-*.db"))) == 1
 

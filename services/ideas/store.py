@@ -79,6 +79,29 @@ def _limit(
     )
 
 
+def _vote_limits(
+    db: sqlite3.Connection, network: str, voter: str, limits: Limits, now: float
+) -> None:
+    """A vote or a withdrawal counts against its network's and its voter's
+    limits (withdrawing and voting again is no way round them)."""
+    _limit(
+        db,
+        "vote",
+        network,
+        per=(limits.range_votes_per_hour, HOUR),
+        now=now,
+        what="votes from your network",
+    )
+    _limit(
+        db,
+        "vote",
+        voter,
+        per=(limits.voter_votes_per_hour, HOUR),
+        now=now,
+        what="votes from this browser",
+    )
+
+
 def _spend(db: sqlite3.Connection, signature: str, expires: float) -> None:
     """Mark a proof-of-work challenge spent; refuse one spent before."""
     cursor = db.execute(
@@ -300,22 +323,7 @@ def vote(
             "SELECT 1 FROM votes WHERE idea_id = ? AND voter = ?", (number, voter)
         ).fetchone()
         if not already:
-            _limit(
-                db,
-                "vote",
-                caller.range,
-                per=(limits.range_votes_per_hour, HOUR),
-                now=now,
-                what="votes from your network",
-            )
-            _limit(
-                db,
-                "vote",
-                voter,
-                per=(limits.voter_votes_per_hour, HOUR),
-                now=now,
-                what="votes from this browser",
-            )
+            _vote_limits(db, caller.range, voter, limits, now)
             held = ballot(db, voter, budget)
             if held.left <= 0:
                 raise Refused(
@@ -356,22 +364,7 @@ def withdraw(
             "SELECT 1 FROM votes WHERE idea_id = ? AND voter = ?", (number, voter)
         ).fetchone()
         if held:
-            _limit(
-                db,
-                "vote",
-                caller_range,
-                per=(limits.range_votes_per_hour, HOUR),
-                now=now,
-                what="votes from your network",
-            )
-            _limit(
-                db,
-                "vote",
-                voter,
-                per=(limits.voter_votes_per_hour, HOUR),
-                now=now,
-                what="votes from this browser",
-            )
+            _vote_limits(db, caller_range, voter, limits, now)
             db.execute(
                 "DELETE FROM votes WHERE idea_id = ? AND voter = ?", (number, voter)
             )
