@@ -144,6 +144,24 @@ def _voter(db: sqlite3.Connection, caller: Caller, now: float) -> tuple[str, boo
     return caller.voter, False
 
 
+def _admit(
+    db: sqlite3.Connection,
+    caller: Caller,
+    challenge: tuple[str, float],
+    now: float,
+    kind: str,
+    *,
+    per: tuple[int, float],
+    what: str,
+) -> tuple[str, bool]:
+    """The start of a reader's write limited per network: their voter id
+    (made if new), the proof of work spent, the limit checked and counted."""
+    voter, new = _voter(db, caller, now)
+    _spend(db, *challenge)
+    _limit(db, kind, caller.range, per=per, now=now, what=what)
+    return voter, new
+
+
 # --- reads ------------------------------------------------------------------
 
 
@@ -262,16 +280,11 @@ def propose(
 ) -> tuple[int, str, bool]:
     """Queue a proposal for the editors: (its id, the voter, new voter?)."""
     with immediate(db):
-        voter, new = _voter(db, caller, now)
-        _spend(db, *challenge)
-        _limit(
-            db,
-            "proposal",
-            caller.range,
+        voter, new = _admit(
+            db, caller, challenge, now, "proposal",
             per=(limits.range_proposals_per_day, DAY),
-            now=now,
             what="proposals from your network",
-        )
+        )  # fmt: skip
         cursor = db.execute(
             "INSERT INTO ideas (title, description, description_html, category, "
             "lang, author_name, author_email, proposer, status, created) "
@@ -390,16 +403,11 @@ def ask_confirmation(
     A new address replaces a confirmed one only once it is confirmed in turn.
     """
     with immediate(db):
-        voter, new = _voter(db, caller, now)
-        _spend(db, *challenge)
-        _limit(
-            db,
-            "email",
-            caller.range,
+        voter, new = _admit(
+            db, caller, challenge, now, "email",
             per=(limits.range_emails_per_day, DAY),
-            now=now,
             what="confirmation e-mails for your network",
-        )
+        )  # fmt: skip
     return voter, new
 
 
