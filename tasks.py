@@ -433,27 +433,42 @@ def ideas(  # noqa: PLR0917 - invoke: one parameter per option
     from services.ideas.backup import database_path
 
     path = database_path(db)
+    folder = ROOT / content
     answers = {"answer_it": answer_it, "answer_en": answer_en}
     if accept:
-        idea, written = _ideas(cli.accept, path, int(accept), ROOT / content, **answers)
-        shown = written.relative_to(ROOT) if written.is_relative_to(ROOT) else written
-        print(f"Idea {idea.id} is on the board. Commit its page:")
-        print(f"  git add {shown} && git commit -m 'Accept idea {idea.id}'")
+        idea, written = _ideas(cli.accept, path, int(accept), folder, **answers)
+        print(f"Idea {idea.id} is on the board.")
+        _commit_hint([written], f"Accept idea {idea.id}")
     elif decline:
-        _ideas(cli.decline, path, int(decline), **answers)
+        _, files = _ideas(cli.decline, path, int(decline), folder, **answers)
         print(f"Idea {decline} is declined; its supporters got their votes back.")
+        _commit_hint(files, f"Decline idea {decline}")
     elif status:
         if not to:
             raise Exit("ideas: --status N needs --to STATUS", code=1)
-        _ideas(cli.set_status, path, int(status), to, **answers)
+        _, files = _ideas(cli.set_status, path, int(status), to, folder, **answers)
         print(f"Idea {status} is {to}.")
+        _commit_hint(files, f"Idea {status}: {to}")
     elif merge:
         if not into:
             raise Exit("ideas: --merge N needs --into M", code=1)
-        _ideas(cli.merge, path, int(merge), int(into), **answers)
+        _, files = _ideas(cli.merge, path, int(merge), int(into), folder, **answers)
         print(f"Idea {merge} is merged into {into}; its supporters moved there.")
+        _commit_hint(files, f"Merge idea {merge} into {into}")
     else:
         _ideas(cli.show, path)
+
+
+def _commit_hint(files, message: str) -> None:
+    """Tell the editor how to put the company's decision into git."""
+    if not files:
+        return
+    shown = " ".join(
+        shlex.quote(str(f.relative_to(ROOT) if f.is_relative_to(ROOT) else f))
+        for f in files
+    )
+    print("Commit the decision, so the site publishes it:")
+    print(f"  git add {shown} && git commit -m {shlex.quote(message)}")
 
 
 @task(

@@ -60,7 +60,9 @@ def published(ideas, content: Path, **fields) -> int:
     """An idea proposed by a reader and accepted by an editor: its id."""
     status, _, answer = Reader(ideas.url, fresh_address()).propose(**fields)
     assert status == 202, answer
-    cli.accept(ideas.db, answer["id"], content, "Grazie!", "Thanks!")
+    cli.accept(
+        ideas.db, answer["id"], content, answer_it="Grazie!", answer_en="Thanks!"
+    )
     return answer["id"]
 
 
@@ -80,7 +82,9 @@ def test_a_proposal_waits_in_the_queue_and_accepting_writes_its_content_file(
     listed = request(ideas.url, "GET", "/ideas")[2]["ideas"]
     assert number not in [idea["id"] for idea in listed]
 
-    _idea, path = cli.accept(ideas.db, number, content, "La valutiamo.", "On it.")
+    _idea, path = cli.accept(
+        ideas.db, number, content, answer_it="La valutiamo.", answer_en="On it."
+    )
     assert path == content / "piu-luce-per-la-sebino.it.md"
     head, body = path.read_text(encoding="utf-8").split("\n\n", 1)
     metadata = dict(line.split(": ", 1) for line in head.splitlines())
@@ -153,7 +157,9 @@ def test_the_budget_runs_out_with_a_clear_message_and_comes_back_when_done(
     assert "withdraw" in answer["message"]
     assert counts(ideas.url, numbers[-1]) == {numbers[-1]: (0, 0)}
 
-    cli.set_status(ideas.db, numbers[0], "done", "Fatto!", "Done!")
+    cli.set_status(
+        ideas.db, numbers[0], "done", content, answer_it="Fatto!", answer_en="Done!"
+    )
     assert reader.call("GET", "/me")[2]["budget"]["left"] == 1
     assert reader.vote(numbers[-1])[0] == 200
     # The done idea keeps its supporters on the record.
@@ -162,7 +168,15 @@ def test_the_budget_runs_out_with_a_clear_message_and_comes_back_when_done(
 
 def test_a_vote_for_a_declined_idea_is_refused(ideas, content):
     number = published(ideas, content)
-    cli.decline(ideas.db, number, "Non fa per noi.", "Not for us.")
+    _, files = cli.decline(
+        ideas.db, number, content, answer_it="Non fa per noi.", answer_en="Not for us."
+    )
+    (path,) = files
+    head = path.read_text(encoding="utf-8").split("\n\n", 1)[0]
+    metadata = dict(line.split(": ", 1) for line in head.splitlines())
+    assert metadata["Status"] == "declined"
+    assert metadata["Answer-En"] == "Not for us."
+    assert metadata["Idea-Id"] == str(number)
     status, _, answer = Reader(ideas.url, fresh_address()).vote(number)
     assert (status, answer["error"]) == (409, "closed")
     assert "declined" in answer["message"]
@@ -190,7 +204,12 @@ def test_merging_moves_supporters_each_counted_once(ideas, content):
         original: (2, 0),
     }
 
-    cli.merge(ideas.db, duplicate, original, "Già proposta.", "Proposed already.")
+    _, files = cli.merge(
+        ideas.db, duplicate, original, content,
+        answer_it="Già proposta.", answer_en="Proposed already.",
+    )  # fmt: skip
+    (path,) = files
+    assert f"\nDuplicate-Of: {original}\n" in path.read_text(encoding="utf-8")
     assert counts(ideas.url, duplicate, original) == {
         duplicate: (0, 0),
         original: (3, 0),

@@ -86,6 +86,7 @@ def accept(
     db: Path,
     number: int,
     folder: Path,
+    *,
     answer_it: str | None = None,
     answer_en: str | None = None,
 ) -> tuple[Idea, Path]:
@@ -107,22 +108,35 @@ def accept(
     return idea, path
 
 
-def decline(db: Path, number: int, answer_it=None, answer_en=None) -> Idea:
+def decline(
+    db: Path, number: int, folder: Path, *, answer_it=None, answer_en=None
+) -> tuple[Idea, list[Path]]:
+    """Decline idea ``number`` (from the queue or the board); the content
+    files that record it, to commit."""
+    return set_status(
+        db, number, "declined", folder, answer_it=answer_it, answer_en=answer_en
+    )
+
+
+def set_status(
+    db: Path, number: int, status: str, folder: Path, *, answer_it=None, answer_en=None
+) -> tuple[Idea, list[Path]]:
+    """Move idea ``number`` to ``status`` with the company's answer."""
     answers = _answers(answer_it, answer_en)
     with _opened(db) as connection:
-        return store.set_status(connection, number, "declined", answers, time.time())
+        idea = store.set_status(connection, number, status, answers, time.time())
+        return idea, content.update(idea, folder)
 
 
-def set_status(db: Path, number: int, status: str, answer_it=None, answer_en=None):
+def merge(
+    db: Path, number: int, into: int, folder: Path, *, answer_it=None, answer_en=None
+) -> tuple[Idea, list[Path]]:
+    """Make idea ``number`` a duplicate of ``into`` (its supporters move)."""
     answers = _answers(answer_it, answer_en)
     with _opened(db) as connection:
-        return store.set_status(connection, number, status, answers, time.time())
-
-
-def merge(db: Path, number: int, into: int, answer_it=None, answer_en=None) -> Idea:
-    answers = _answers(answer_it, answer_en)
-    with _opened(db) as connection:
-        return store.merge(connection, number, into, answers, time.time())
+        original = store.merge(connection, number, into, answers, time.time())
+        duplicate = store.idea(connection, number, queued=True)
+        return original, content.update(duplicate, folder)
 
 
 def serve(host: str = "127.0.0.1", port: int = 8090) -> None:
