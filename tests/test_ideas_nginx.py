@@ -189,7 +189,7 @@ def test_the_service_sees_the_readers_address_as_nginx_does(front):
     )
     assert status == 200
     voter = SimpleCookie(headers["Set-Cookie"])[COOKIE].value
-    (voter_id, _) = VoterCookies(SECRET, "/").read(f"{COOKIE}={voter}")
+    (voter_id, _) = VoterCookies(SECRET, "/").read(voter)
     with sqlite3.connect(front.db) as db:
         (network,) = db.execute(
             "SELECT range FROM voters WHERE id = ?", (voter_id,)

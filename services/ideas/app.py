@@ -74,7 +74,7 @@ from services.ideas.db import Database
 from services.ideas.model import Ballot, Counts, Idea
 from services.ideas.pow import Altcha, Verifier
 from services.ideas.rules import Refused
-from services.ideas.voters import VoterCookies
+from services.ideas.voters import COOKIE, VoterCookies
 from services.ideas.votes import address_range, client_address, is_trusted
 
 logger = logging.getLogger(__name__)
@@ -236,7 +236,7 @@ class IdeasApp:
         return address_range(address)
 
     def _voter(self, request: Request) -> str | None:
-        voter, forged = self.cookies.read(request.headers.get("Cookie"))
+        voter, forged = self.cookies.read(request.cookies.get(COOKIE))
         if forged:
             raise Refused(
                 "forged_cookie",

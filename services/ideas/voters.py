@@ -9,8 +9,6 @@ to the service's path, and Secure when the request came over https.
 
 from __future__ import annotations
 
-from http.cookies import SimpleCookie
-
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 COOKIE = "piazza_voter"
@@ -24,21 +22,13 @@ class VoterCookies:
         self._links = URLSafeTimedSerializer(secret, salt="piazza-ideas-confirm")
         self.path = path
 
-    def read(self, header: str | None) -> tuple[str | None, bool]:
-        """(voter id, forged?) from a Cookie header: no cookie is (None, False);
-        a cookie that fails its signature or has expired is (None, True)."""
-        if not header:
-            return None, False
-        jar = SimpleCookie()
-        try:
-            jar.load(header)
-        except Exception:  # noqa: BLE001 - any unparsable header is no cookie
-            return None, False
-        morsel = jar.get(COOKIE)
-        if morsel is None:
+    def read(self, value: str | None) -> tuple[str | None, bool]:
+        """(voter id, forged?) from the cookie's value: no cookie is (None,
+        False); one that fails its signature or has expired is (None, True)."""
+        if not value:
             return None, False
         try:
-            voter = self._cookies.loads(morsel.value, max_age=MAX_AGE)
+            voter = self._cookies.loads(value, max_age=MAX_AGE)
         except BadSignature:
             return None, True
         if not isinstance(voter, str) or not voter:
