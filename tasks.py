@@ -501,3 +501,12 @@ def ideas_restore(c, file, db=None, force=False):
     if previous:
         print(f"The database it replaced is backed up in {previous}")
     print(f"Restored {target} from {file}")
+
+
+@task
+def bench_ideas(c, duration=5, runs=3, votes=1000):
+    """Benchmark the ideas service: dev server against gunicorn + nginx (needs wrk)."""
+    c.run(
+        f"{sys.executable} bench/bench_ideas.py "
+        f"--duration {duration} --runs {runs} --votes {votes}"
+    )

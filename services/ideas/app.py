@@ -405,7 +405,6 @@ class IdeasApp:
         voter, new = store.ask_confirmation(
             self.db.connection(),
             store.Caller(voter, self._range(request)),
-            email,
             challenge=(spent.signature, spent.expires),
             limits=self.settings.limits,
             now=time.time(),

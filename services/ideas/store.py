@@ -392,15 +392,16 @@ def withdraw(
 def ask_confirmation(
     db: sqlite3.Connection,
     caller: Caller,
-    email: str,
     *,
     challenge: tuple[str, float],
     limits: Limits,
     now: float,
 ) -> tuple[str, bool]:
-    """Record the address a voter wants to confirm: (voter, new voter?).
+    """Admit a request to confirm an address: (voter, new voter?).
 
-    A new address replaces a confirmed one only once it is confirmed in turn.
+    The address itself is stored only once confirmed (the signed link
+    carries it), so an address nobody confirmed is never kept; a new one
+    replaces a confirmed one only once it is confirmed in turn.
     """
     with immediate(db):
         voter, new = _admit(
