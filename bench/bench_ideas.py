@@ -48,7 +48,7 @@ from ideas_server import environment, free_port, running_ideas  # noqa: E402
 
 from piazza.nginxconf import SAMPLE, Local, render_main, render_site  # noqa: E402
 from piazza.processes import stop  # noqa: E402
-from services.ideas import cli  # noqa: E402
+from services.ideas import backup, cli  # noqa: E402
 from services.ideas.pow import solve  # noqa: E402
 
 IDEAS = 50
@@ -196,7 +196,8 @@ def main() -> None:
         # The seeded database, made once, copied for each server.
         with running_ideas(tmp / "seed", **UNLIMITED) as seeder:
             seed(seeder.db, seeder.url, tmp / "content")
-        seeded = tmp / "seed" / "ideas.db"
+            # SQLite's backup API: a plain copy could miss what is in the WAL.
+            seeded = backup.backup(seeder.db, tmp / "seeded")
 
         # 1. Baseline: Werkzeug's development server (invoke ideas-server).
         (tmp / "dev").mkdir()

@@ -4,6 +4,7 @@ restores of the ideas database, the editors' tasks, and the house's rooms."""
 from __future__ import annotations
 
 import ast
+import contextlib
 import email
 import email.policy
 import io
@@ -19,7 +20,7 @@ from conftest import invoke
 from ideas_server import ROOT, Reader, counts, free_port, request, running_ideas
 from rich.console import Console
 
-from services.ideas import backup, cli
+from services.ideas import backup, cli, store
 
 
 class Sink:
@@ -102,6 +103,16 @@ def test_confirmed_supporters_are_counted_apart_and_survive_a_restore(tmp_path, 
         for reader in (ada, bea, ada_phone, anon):
             assert reader.vote(number)[0] == 200
         assert counts(server.url, number) == {number: (4, 2)}
+        # Confirming after voting counts too.
+        late_confirmer = Reader(server.url, "198.51.50.1")
+        assert late_confirmer.vote(number)[0] == 200
+        assert counts(server.url, number) == {number: (5, 2)}
+        confirm(late_confirmer, sink, "cleo@example.org")
+        assert counts(server.url, number) == {number: (5, 3)}
+        assert late_confirmer.withdraw(number)[0] == 200
+        assert counts(server.url, number) == {number: (4, 2)}
+        with contextlib.closing(sqlite3.connect(server.db)) as db:
+            assert store.audit(db) == []
         assert ada.call("GET", "/me")[2]["confirmed"] is True
         assert anon.call("GET", "/me")[2]["confirmed"] is False
 

@@ -16,7 +16,7 @@ import pytest
 from ideas_server import ROOT, free_port
 
 from piazza.processes import stop
-from services.ideas import config, content, db, rules
+from services.ideas import config, content, db, rules, store
 from services.ideas.model import Change, Counts, Idea
 from services.ideas.votes import address_range, client_address
 
@@ -176,3 +176,30 @@ def test_the_development_server_task_runs_the_service(tmp_path):
     finally:
         stop(process)
     assert (tmp_path / "dev.db").exists()
+
+
+def test_migration_2_gives_each_vote_its_voters_confirmed_address(tmp_path):
+    path = tmp_path / "v1.db"
+    with contextlib.closing(db.connect(path)) as connection:
+        for statement in db._statements(db.MIGRATIONS[0]):
+            connection.execute(statement)
+        connection.execute("PRAGMA user_version = 1")
+        connection.execute(
+            "INSERT INTO ideas (id, title, description, description_html, "
+            "category, lang, status, created, published) "
+            "VALUES (1, 't', 'd', '<p>d</p>', 'moto', 'it', 'proposed', 0, 0)"
+        )
+        connection.executemany(
+            "INSERT INTO voters (id, range, created, email, confirmed) "
+            "VALUES (?, 'r', 0, ?, ?)",
+            [("a", "a@x.org", 1.0), ("b", "b@x.org", None), ("c", None, None)],
+        )
+        connection.executemany(
+            "INSERT INTO votes (idea_id, voter, created) VALUES (1, ?, 0)",
+            [("a",), ("b",), ("c",)],
+        )
+        assert db.migrate(connection) == 1
+        emails = dict(connection.execute("SELECT voter, email FROM votes"))
+        assert emails == {"a": "a@x.org", "b": None, "c": None}
+        assert store.counts(connection, [1]) == {1: Counts(3, 1)}
+        assert store.audit(connection) == []

@@ -4,6 +4,7 @@ services/ideas/cli.py on the same database file while the service runs."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sqlite3
 import subprocess
@@ -24,7 +25,7 @@ from ideas_server import (
 )
 from lxml import html
 
-from services.ideas import cli
+from services.ideas import cli, store
 from services.ideas.pow import Altcha, solve
 from services.ideas.voters import VoterCookies
 
@@ -411,3 +412,12 @@ def test_gunicorn_refuses_to_start_without_its_secret(tmp_path):
     assert done.returncode != 0
     assert "IDEAS_SECRET is unset" in done.stderr + done.stdout
     assert not (tmp_path / "ideas.db").exists()
+
+
+def test_every_count_matches_the_votes_behind_it(ideas):
+    """Run last in this module: after every vote, withdrawal, merge and
+    refusal above, the counts are the ones the voters prove."""
+    with contextlib.closing(sqlite3.connect(ideas.db)) as db:
+        assert store.audit(db) == []
+        (votes,) = db.execute("SELECT COUNT(*) FROM votes").fetchone()
+    assert votes > 500

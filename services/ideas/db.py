@@ -87,6 +87,16 @@ MIGRATIONS: list[str] = [
         expires REAL NOT NULL
     );
     """,
+    # 2: each vote carries its voter's confirmed address (NULL if none), so
+    # the counts come from the votes alone, without a join: the address is
+    # set when the vote is cast, and on every vote of a voter who confirms.
+    """
+    ALTER TABLE votes ADD COLUMN email TEXT;
+    UPDATE votes SET email = (
+        SELECT r.email FROM voters r
+        WHERE r.id = votes.voter AND r.confirmed IS NOT NULL
+    );
+    """,
 ]
 VERSION = len(MIGRATIONS)
 
