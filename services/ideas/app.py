@@ -47,10 +47,14 @@ The first write from a browser gives it a voter id in a signed cookie
 Errors are ``{"error": code, "message": text}`` with the HTTP status:
 400 invalid input, 403 proof of work or cookie refused (``pow_missing``,
 ``pow_invalid``, ``pow_expired``, ``pow_replayed``, ``forged_cookie``,
-``unknown_voter``), 404 ``unknown_idea``, 409 ``closed`` or
-``budget_spent``, 413 a body over IDEAS_MAX_BODY, 429 ``limit`` (with
-Retry-After), 503 e-mail confirmation not configured. A refused request
-changes nothing.
+``unknown_voter``; the last two also clear the cookie), 404
+``unknown_idea`` (or ``no_voter``: a withdrawal from a browser that never
+voted), 409 ``closed`` or ``budget_spent``, 413 ``too_large`` (a body over
+IDEAS_MAX_BODY), 429 ``limit`` (with Retry-After), 400 ``invalid_token``
+(a confirmation link forged or too old), 502 ``mail_failed``, 503
+``unavailable`` (e-mail confirmation not configured). A refused request
+changes nothing. The ``message`` is English, for developers and logs; the
+board's script shows its own translated text for each ``error`` code.
 """
 
 from __future__ import annotations
