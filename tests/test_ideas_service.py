@@ -169,6 +169,8 @@ def test_the_budget_runs_out_with_a_clear_message_and_comes_back_when_done(
 
 def test_a_vote_for_a_declined_idea_is_refused(ideas, content):
     number = published(ideas, content)
+    supporter = Reader(ideas.url, fresh_address())
+    assert supporter.vote(number)[0] == 200
     _, files = cli.decline(
         ideas.db, number, content, answer_it="Non fa per noi.", answer_en="Not for us."
     )
@@ -181,7 +183,10 @@ def test_a_vote_for_a_declined_idea_is_refused(ideas, content):
     status, _, answer = Reader(ideas.url, fresh_address()).vote(number)
     assert (status, answer["error"]) == (409, "closed")
     assert "declined" in answer["message"]
-    assert counts(ideas.url, number) == {number: (0, 0)}
+    # The count of a closed idea is final: no withdrawal either.
+    status, _, answer = supporter.withdraw(number)
+    assert (status, answer["error"]) == (409, "closed")
+    assert counts(ideas.url, number) == {number: (1, 0)}
     public = request(ideas.url, "GET", f"/ideas/{number}")[2]
     assert [change["status"] for change in public["history"]] == [
         "proposed",
@@ -341,6 +346,9 @@ def test_bad_input_gets_a_clear_answer(ideas, content):
     assert reader.call("POST", "/ideas", raw=b"[1")[2]["error"] == "invalid"
     assert reader.vote(999999)[2]["error"] == "unknown_idea"
     assert request(ideas.url, "GET", "/counts?ids=a,b")[0] == 400
+    assert request(ideas.url, "GET", f"/counts?ids={10**30}")[0] == 400
+    assert request(ideas.url, "GET", f"/ideas/{10**30}")[0] == 404
+    assert reader.vote(10**30)[0] == 404
     assert request(ideas.url, "GET", "/nowhere")[0] == 404
     assert reader.cookie is None  # nothing refused made a voter
 

@@ -34,7 +34,9 @@ no-store``):
     support an idea: ``{"idea", "supported": true, "changed", "counts",
     "budget": {"total", "used", "left"}}``. Voting twice changes nothing.
 ``DELETE /ideas/<id>/vote``
-    withdraw the support (no proof of work: it frees, never adds).
+    withdraw the support (no proof of work: it frees, never adds); refused
+    (409 ``closed``) once the idea is done, declined or merged: its count
+    is final, and the vote was given back already.
 ``GET /me``
     ``{"ideas": [ids supported], "budget", "email", "confirmed"}``.
 ``POST /me/email`` ``{"email", "lang", "altcha"}``
@@ -83,6 +85,7 @@ from services.ideas.votes import address_range, client_address, is_trusted
 
 logger = logging.getLogger(__name__)
 MAX_COUNT_IDS = 200
+MAX_ID = 2**31 - 1  # SQLite's integers are 64-bit: anything larger is no idea
 
 URLS = Map(
     [
@@ -90,9 +93,17 @@ URLS = Map(
         Rule("/challenge", endpoint="challenge", methods=["GET"]),
         Rule("/ideas", endpoint="list", methods=["GET"]),
         Rule("/ideas", endpoint="propose", methods=["POST"]),
-        Rule("/ideas/<int:number>", endpoint="read", methods=["GET"]),
-        Rule("/ideas/<int:number>/vote", endpoint="vote", methods=["POST"]),
-        Rule("/ideas/<int:number>/vote", endpoint="withdraw", methods=["DELETE"]),
+        Rule("/ideas/<int(max=2147483647):number>", endpoint="read", methods=["GET"]),
+        Rule(
+            "/ideas/<int(max=2147483647):number>/vote",
+            endpoint="vote",
+            methods=["POST"],
+        ),
+        Rule(
+            "/ideas/<int(max=2147483647):number>/vote",
+            endpoint="withdraw",
+            methods=["DELETE"],
+        ),
         Rule("/counts", endpoint="counts", methods=["GET"]),
         Rule("/me", endpoint="me", methods=["GET"]),
         Rule("/me/email", endpoint="email", methods=["POST"]),
@@ -307,6 +318,8 @@ class IdeasApp:
             ids = [int(item) for item in raw.split(",") if item.strip()]
         except ValueError:
             raise Refused("invalid", "ids: numbers separated by commas") from None
+        if any(not 0 < number <= MAX_ID for number in ids):
+            raise Refused("invalid", f"ids: idea numbers go from 1 to {MAX_ID}")
         if len(ids) > MAX_COUNT_IDS:
             raise Refused("invalid", f"ids: at most {MAX_COUNT_IDS} in one request")
         found = store.counts(self.db.connection(), ids)

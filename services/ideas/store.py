@@ -374,7 +374,11 @@ def withdraw(
     """Take back ``voter``'s support for idea ``number`` (if they gave it)."""
     with immediate(db):
         voter, _new = _voter(db, Caller(voter, caller_range), now)
-        _votable(db, number)
+        status = _votable(db, number)
+        if status in CLOSED:
+            raise Refused(
+                "closed", f"idea {number} is {status}: its count is final", 409
+            )
         held = db.execute(
             "SELECT 1 FROM votes WHERE idea_id = ? AND voter = ?", (number, voter)
         ).fetchone()
