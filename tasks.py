@@ -510,3 +510,53 @@ def bench_ideas(c, duration=5, runs=3, votes=1000):
         f"{sys.executable} bench/bench_ideas.py "
         f"--duration {duration} --runs {runs} --votes {votes}"
     )
+
+
+# --- Both services' databases -------------------------------------------------
+
+
+@task(
+    help={
+        "dest": "Folder for the backups (default: var/backups/)",
+        "comments-db": "The comment database (default: deploy/isso.dev.cfg's)",
+        "ideas-db": "The ideas database (default: $IDEAS_DB or var/ideas/ideas.db)",
+    }
+)
+def backup(c, dest="var/backups", comments_db=None, ideas_db=None):
+    """Back up both services' databases (comments, ideas), consistently."""
+    from piazza import comments as isso
+    from services.ideas import backup as ideas_backup
+
+    for name, action, path in (
+        ("comments", lambda p: _comments(isso.backup, p, ROOT / dest),
+         isso.database_path(comments_db, ROOT)),
+        ("ideas", lambda p: _ideas(ideas_backup.backup, p, ROOT / dest),
+         ideas_backup.database_path(ideas_db)),
+    ):  # fmt: skip
+        if not path.exists():
+            print(f"{name}: no database at {path}, nothing to back up")
+            continue
+        print(f"{name}: backed up to {action(path)}")
+
+
+@task(
+    help={
+        "comments": "A comments backup to restore",
+        "ideas": "An ideas backup to restore",
+        "comments-db": "The comment database (default: deploy/isso.dev.cfg's)",
+        "ideas-db": "The ideas database (default: $IDEAS_DB or var/ideas/ideas.db)",
+        "force": "Replace existing databases (each backed up first)",
+    }
+)
+def restore(  # noqa: PLR0917 - invoke: one parameter per option
+    c, comments=None, ideas=None, comments_db=None, ideas_db=None, force=False
+):
+    """Restore the comments and/or ideas database from backups, after checking."""
+    if not comments and not ideas:
+        raise Exit(
+            "restore: name a backup: --comments FILE and/or --ideas FILE", code=1
+        )
+    if comments:
+        comments_restore(c, comments, db=comments_db, force=force)
+    if ideas:
+        ideas_restore(c, ideas, db=ideas_db, force=force)

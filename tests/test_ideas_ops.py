@@ -238,3 +238,27 @@ def test_plugins_never_import_services():
                 if name == "services" or name.startswith("services.")
             ]
     assert not offenders, offenders
+
+
+def test_backup_and_restore_cover_both_databases(tmp_path):
+    comments_db, ideas_db = tmp_path / "comments.db", tmp_path / "ideas.db"
+    with contextlib.closing(sqlite3.connect(comments_db)) as db:
+        for table in ("comments", "threads", "preferences"):
+            db.execute(f"CREATE TABLE {table} (id INTEGER)")
+    cli.show(ideas_db, Console(file=io.StringIO()))  # makes the ideas schema
+    dbs = ("--comments-db", str(comments_db), "--ideas-db", str(ideas_db))
+    dest = tmp_path / "backups"
+    done = invoke(ROOT, "backup", "--dest", str(dest), *dbs)
+    assert done.returncode == 0, done.stderr
+    (comments_copy,) = dest.glob("comments-*.db")
+    (ideas_copy,) = dest.glob("ideas-*.db")
+
+    refused = invoke(ROOT, "restore", "--ideas", str(ideas_copy), *dbs)
+    assert refused.returncode == 1 and "add --force" in refused.stderr
+    both = ("--comments", str(comments_copy), "--ideas", str(ideas_copy))
+    done = invoke(ROOT, "restore", *both, *dbs, "--force")
+    assert done.returncode == 0, done.stderr
+    assert f"Restored {ideas_db}" in done.stdout
+    assert f"Restored {comments_db}" in done.stdout
+    nothing = invoke(ROOT, "restore", *dbs)
+    assert nothing.returncode == 1 and "name a backup" in nothing.stderr
