@@ -487,3 +487,188 @@ def bench_comments(c, duration=10, connections=16):
         f"{sys.executable} bench/bench_comments.py "
         f"--duration {duration} --connections {connections}"
     )
+
+
+# --- Ideas service (services/ideas) -----------------------------------------
+
+
+def _ideas(action, *args, **kwargs):
+    """Run an ideas step; an editor's or operator's mistake is a message."""
+    from services.ideas.backup import IdeasBackupError
+    from services.ideas.cli import EditorError
+
+    try:
+        return action(*args, **kwargs)
+    except (EditorError, IdeasBackupError) as exc:
+        raise Exit(f"ideas: {exc}", code=1) from None
+
+
+@task(help={"port": "Port on 127.0.0.1 (default: 8090)"})
+def ideas_server(c, port=8090):
+    """Run the ideas service for development on 127.0.0.1:8090."""
+    from services.ideas import cli
+
+    _ideas(cli.serve, "127.0.0.1", int(port))
+
+
+@task(
+    help={
+        "list": "Show the moderation queue and the ideas on the board",
+        "accept": "Publish idea N from the queue (writes content/ideas/)",
+        "decline": "Decline idea N (in the queue or on the board)",
+        "status": "Move idea N to the status given by --to",
+        "to": "The new status: under-review, planned, in-progress, done...",
+        "merge": "Make idea N a duplicate of the one given by --into",
+        "into": "The original idea a duplicate is merged into",
+        "answer-it": "The company's answer, in Italian",
+        "answer-en": "The company's answer, in English",
+        "content": "Where accepted ideas are written (default: content/ideas)",
+        "db": "The ideas database (default: $IDEAS_DB or var/ideas/ideas.db)",
+    }
+)
+def ideas(  # noqa: PLR0917 - invoke: one parameter per option
+    c,
+    list=False,
+    accept=None,
+    decline=None,
+    status=None,
+    to=None,
+    merge=None,
+    into=None,
+    answer_it="",
+    answer_en="",
+    content="content/ideas",
+    db=None,
+):
+    """Moderate ideas: --list, --accept N, --status N --to S, --merge N --into M..."""
+    from services.ideas import cli
+    from services.ideas.backup import database_path
+
+    path = database_path(db)
+    folder = ROOT / content
+    answers = {"answer_it": answer_it, "answer_en": answer_en}
+    if accept:
+        idea, written = _ideas(cli.accept, path, int(accept), folder, **answers)
+        print(f"Idea {idea.id} is on the board.")
+        _commit_hint([written], f"Accept idea {idea.id}")
+    elif decline:
+        _, files = _ideas(cli.decline, path, int(decline), folder, **answers)
+        print(f"Idea {decline} is declined; its supporters got their votes back.")
+        _commit_hint(files, f"Decline idea {decline}")
+    elif status:
+        if not to:
+            raise Exit("ideas: --status N needs --to STATUS", code=1)
+        _, files = _ideas(cli.set_status, path, int(status), to, folder, **answers)
+        print(f"Idea {status} is {to}.")
+        _commit_hint(files, f"Idea {status}: {to}")
+    elif merge:
+        if not into:
+            raise Exit("ideas: --merge N needs --into M", code=1)
+        _, files = _ideas(cli.merge, path, int(merge), int(into), folder, **answers)
+        print(f"Idea {merge} is merged into {into}; its supporters moved there.")
+        _commit_hint(files, f"Merge idea {merge} into {into}")
+    else:
+        _ideas(cli.show, path)
+
+
+def _commit_hint(files, message: str) -> None:
+    """Tell the editor how to put the company's decision into git."""
+    if not files:
+        return
+    shown = " ".join(
+        shlex.quote(str(f.relative_to(ROOT) if f.is_relative_to(ROOT) else f))
+        for f in files
+    )
+    print("Commit the decision, so the site publishes it:")
+    print(f"  git add {shown} && git commit -m {shlex.quote(message)}")
+
+
+@task(
+    help={
+        "db": "The ideas database (default: $IDEAS_DB or var/ideas/ideas.db)",
+        "dest": "Folder for the backup (default: var/backups/)",
+    }
+)
+def ideas_backup(c, db=None, dest="var/backups"):
+    """Write a consistent, timestamped copy of the ideas database."""
+    from services.ideas import backup
+
+    path = _ideas(backup.backup, backup.database_path(db), ROOT / dest)
+    print(f"Backed up to {path}")
+
+
+@task(
+    help={
+        "file": "The backup to restore",
+        "db": "The ideas database (default: $IDEAS_DB or var/ideas/ideas.db)",
+        "force": "Replace an existing database (backed up first, next to FILE)",
+    }
+)
+def ideas_restore(c, file, db=None, force=False):
+    """Restore the ideas database from a backup, after checking it."""
+    from services.ideas import backup
+
+    target = backup.database_path(db)
+    previous = _ideas(backup.restore, Path(file), target, force=force)
+    if previous:
+        print(f"The database it replaced is backed up in {previous}")
+    print(f"Restored {target} from {file}")
+
+
+@task
+def bench_ideas(c, duration=5, runs=3, votes=1000):
+    """Benchmark the ideas service: dev server against gunicorn + nginx (needs wrk)."""
+    c.run(
+        f"{sys.executable} bench/bench_ideas.py "
+        f"--duration {duration} --runs {runs} --votes {votes}"
+    )
+
+
+# --- Both services' databases -------------------------------------------------
+
+
+@task(
+    help={
+        "dest": "Folder for the backups (default: var/backups/)",
+        "comments-db": "The comment database (default: deploy/isso.dev.cfg's)",
+        "ideas-db": "The ideas database (default: $IDEAS_DB or var/ideas/ideas.db)",
+    }
+)
+def backup(c, dest="var/backups", comments_db=None, ideas_db=None):
+    """Back up both services' databases (comments, ideas), consistently."""
+    from piazza import comments as isso
+    from services.ideas import backup as ideas_backup
+
+    for name, action, path in (
+        ("comments", lambda p: _comments(isso.backup, p, ROOT / dest),
+         isso.database_path(comments_db, ROOT)),
+        ("ideas", lambda p: _ideas(ideas_backup.backup, p, ROOT / dest),
+         ideas_backup.database_path(ideas_db)),
+    ):  # fmt: skip
+        if not path.exists():
+            print(f"{name}: no database at {path}, nothing to back up")
+            continue
+        print(f"{name}: backed up to {action(path)}")
+
+
+@task(
+    help={
+        "comments": "A comments backup to restore",
+        "ideas": "An ideas backup to restore",
+        "comments-db": "The comment database (default: deploy/isso.dev.cfg's)",
+        "ideas-db": "The ideas database (default: $IDEAS_DB or var/ideas/ideas.db)",
+        "force": "Replace existing databases (each backed up first)",
+    }
+)
+def restore(  # noqa: PLR0917 - invoke: one parameter per option
+    c, comments=None, ideas=None, comments_db=None, ideas_db=None, force=False
+):
+    """Restore the comments and/or ideas database from backups, after checking."""
+    if not comments and not ideas:
+        raise Exit(
+            "restore: name a backup: --comments FILE and/or --ideas FILE", code=1
+        )
+    if comments:
+        comments_restore(c, comments, db=comments_db, force=force)
+    if ideas:
+        ideas_restore(c, ideas, db=ideas_db, force=force)

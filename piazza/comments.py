@@ -2,8 +2,8 @@
 
 `invoke comments` and `invoke dev` run Isso with ``deploy/isso.dev.cfg``;
 `invoke comments-backup` and `comments-restore` copy its SQLite database
-with SQLite's own backup API, which gives a consistent copy even while Isso
-is writing (a plain file copy can catch a half-written page).
+with SQLite's own backup API (piazza/sqlitebackup.py, shared with the ideas
+service), which gives a consistent copy even while Isso is writing.
 """
 
 from __future__ import annotations
@@ -12,23 +12,23 @@ import collections
 import configparser
 import contextlib
 import os
-import sqlite3
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
+from piazza import sqlitebackup
 from piazza.processes import stop
+from piazza.sqlitebackup import read_only  # noqa: F401 - piazza.isso_wsgi imports it from here
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_CONFIG = ROOT / "deploy" / "isso.dev.cfg"
 # What makes a database an Isso database (isso/db/__init__.py creates them).
 ISSO_TABLES = frozenset({"comments", "threads", "preferences"})
-SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 class CommentsError(Exception):
@@ -159,133 +159,25 @@ def running(config: Path, timeout: float = 20.0) -> Iterator[str]:
         stop(process)
 
 
+ISSO = sqlitebackup.Kind(
+    name="comments", label="an Isso database", tables=ISSO_TABLES, error=CommentsError
+)
+
+
 def check_database(path: Path) -> None:
     """Raise CommentsError unless ``path`` is a sound Isso database."""
-    if not path.exists():
-        raise CommentsError(f"{path}: no such file")
-    if not path.is_file():
-        raise CommentsError(f"{path}: not a file")
-    with path.open("rb") as file:
-        if file.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
-            raise CommentsError(f"{path}: not an SQLite database (wrong header)")
-    try:
-        with read_only(path) as db:
-            (verdict,) = db.execute("PRAGMA integrity_check").fetchone()
-            tables = {
-                row[0]
-                for row in db.execute(
-                    "SELECT name FROM sqlite_master WHERE type='table'"
-                )
-            }
-    except sqlite3.DatabaseError as exc:
-        raise CommentsError(f"{path}: not an SQLite database ({exc})") from None
-    if verdict != "ok":
-        raise CommentsError(f"{path}: damaged database ({verdict})")
-    missing = ISSO_TABLES - tables
-    if missing:
-        raise CommentsError(
-            f"{path}: not an Isso database (no {', '.join(sorted(missing))} table)"
-        )
-
-
-def read_only(path: Path) -> contextlib.closing[sqlite3.Connection]:
-    """A read-only connection to the SQLite database ``path``, closed on exit."""
-    return contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True))
-
-
-def _copy(source: Path, partial: Path) -> None:
-    """SQLite's online backup of ``source`` into a new file ``partial``."""
-    with (
-        read_only(source) as src,
-        contextlib.closing(sqlite3.connect(partial)) as dst,
-    ):
-        src.backup(dst)
-
-
-def _publish(partial: Path, dest_dir: Path, stamp: str) -> Path:
-    """Give ``partial`` its final name, atomically, never over another file.
-
-    A hard link fails if the name is taken (a rename would replace it), so
-    two backups in the same second get ``-2``, ``-3``... suffixes.
-    """
-    for number in range(1, 1000):
-        suffix = "" if number == 1 else f"-{number}"
-        target = dest_dir / f"comments-{stamp}{suffix}.db"
-        try:
-            os.link(partial, target)
-        except FileExistsError:
-            continue
-        return target
-    raise CommentsError(f"{dest_dir}: too many backups named comments-{stamp}*.db")
+    sqlitebackup.check_database(path, ISSO)
 
 
 def backup(db: Path, dest_dir: Path, now: datetime | None = None) -> Path:
-    """A consistent copy of ``db``: ``dest_dir/comments-<UTC time>.db``.
-
-    Made with SQLite's backup API (a consistent snapshot even while Isso
-    writes), under a temporary name first, and never over an existing file.
-    """
-    check_database(db)
-    if dest_dir.exists() and not dest_dir.is_dir():
-        raise CommentsError(f"{dest_dir}: exists and is not a folder")
-    try:
-        dest_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CommentsError(f"{dest_dir}: cannot create the folder ({exc})") from None
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    partial = dest_dir / f".comments-{stamp}.{os.getpid()}.partial"
-    try:
-        _copy(db, partial)
-        return _publish(partial, dest_dir, stamp)
-    except (sqlite3.Error, OSError) as exc:
-        raise CommentsError(f"{db}: backup into {dest_dir} failed: {exc}") from None
-    finally:
-        partial.unlink(missing_ok=True)
+    """A consistent copy of ``db``: ``dest_dir/comments-<UTC time>.db``
+    (see piazza.sqlitebackup.backup)."""
+    return sqlitebackup.backup(db, dest_dir, ISSO, now)
 
 
 def restore(
     file: Path, db: Path, force: bool = False, backups: Path | None = None
 ) -> Path | None:
-    """Replace ``db`` with the backup ``file``, after checking ``file``.
-
-    An existing ``db`` is replaced only with ``force``, and is backed up first
-    into ``backups`` (default: the folder ``file`` is in, next to the other
-    backups); that copy's path is returned. The restore goes through SQLite's
-    backup API, which Isso's own connections respect: safe while Isso runs.
-    """
-    file, db = file.resolve(), db.resolve()
-    check_database(file)
-    if file == db:
-        raise CommentsError(f"{file}: is the database itself; restore another file")
-    if db.exists() and not db.is_file():
-        raise CommentsError(f"{db}: exists and is not a file")
-    previous = None
-    if db.exists():
-        if not force:
-            raise CommentsError(
-                f"{db}: exists; add --force to replace it (it is backed up first)"
-            )
-        previous = _set_aside(db, backups or file.parent)
-    try:
-        db.parent.mkdir(parents=True, exist_ok=True)
-        with (
-            read_only(file) as src,
-            contextlib.closing(sqlite3.connect(db, timeout=30)) as dst,
-        ):
-            src.backup(dst)
-    except (sqlite3.Error, OSError) as exc:
-        raise CommentsError(f"{db}: restore from {file} failed: {exc}") from None
-    return previous
-
-
-def _set_aside(db: Path, backups: Path) -> Path:
-    """Keep the database a restore replaces: a backup if it is sound, else
-    the damaged file itself, renamed (SQLite could not copy it)."""
-    try:
-        check_database(db)
-    except CommentsError:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        damaged = db.with_name(f"{db.name}.damaged-{stamp}")
-        os.replace(db, damaged)
-        return damaged
-    return backup(db, backups)
+    """Replace ``db`` with the backup ``file``, after checking it (see
+    piazza.sqlitebackup.restore); the copy of the replaced one, if any."""
+    return sqlitebackup.restore(file, db, ISSO, force=force, backups=backups)

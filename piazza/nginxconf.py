@@ -34,6 +34,7 @@ class Local:
     server_name: str = "127.0.0.1"
     isso_port: int = 8080
     cache: Path | None = None  # Isso's proxy cache (default: under logs' parent)
+    ideas_port: int = 8090
 
 
 def _sub(pattern: str, replacement: str, text: str, *, count: int = 0) -> str:
@@ -66,6 +67,14 @@ def render_site(template: str, local: Local, *, brotli: bool = True) -> str:
     cache = local.cache or local.logs.parent / "isso-cache"
     text = _sub(
         r"^(proxy_cache_path) /var/cache/nginx/piazza-isso", rf"\1 {cache}", text
+    )
+    text = _sub(
+        r"^(proxy_cache_path) /var/cache/nginx/piazza-ideas",
+        rf"\1 {local.logs.parent / 'ideas-cache'}",
+        text,
+    )
+    text = _sub(
+        r"http://127\.0\.0\.1:8090/", f"http://127.0.0.1:{local.ideas_port}/", text
     )
     isso = f"http://127.0.0.1:{local.isso_port}/"
     return _sub(r"http://127\.0\.0\.1:8080/", isso, text)
