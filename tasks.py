@@ -640,7 +640,7 @@ def backup(c, dest="var/backups", comments_db=None, ideas_db=None):
     from services.ideas import backup as ideas_backup
 
     for name, action, path in (
-        ("comments", lambda p: _comments(isso.backup, p, ROOT / dest),
+        ("comments", lambda p: _comments("backup", isso.backup, p, ROOT / dest),
          isso.database_path(comments_db, ROOT)),
         ("ideas", lambda p: _ideas(ideas_backup.backup, p, ROOT / dest),
          ideas_backup.database_path(ideas_db)),

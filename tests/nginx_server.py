@@ -102,10 +102,16 @@ class RunningNginx:
 
 @contextlib.contextmanager
 def running_nginx(
-    base: Path, root: Path, isso_port: int, *, brotli: bool | None = None
+    base: Path,
+    root: Path,
+    isso_port: int,
+    *,
+    brotli: bool | None = None,
+    ideas_port: int | None = None,
 ) -> Iterator[RunningNginx]:
-    """deploy/nginx.conf serving ``root`` and proxying /comments/ to
-    ``isso_port``, from a prefix under ``base``; stopped on exit."""
+    """deploy/nginx.conf serving ``root``, proxying /comments/ to
+    ``isso_port`` (and /idee-api/ to ``ideas_port``), from a prefix under
+    ``base``; stopped on exit."""
     need_nginx()
     if brotli is None:
         brotli = BROTLI_STATIC_MODULE.exists()
@@ -119,6 +125,7 @@ def running_nginx(
         key=key,
         logs=prefix / "logs",
         isso_port=isso_port,
+        ideas_port=ideas_port or free_port(),
     )
     command = prepare(NGINX, prefix, local, brotli=brotli)
     syntax = subprocess.run(

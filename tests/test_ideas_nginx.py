@@ -4,10 +4,8 @@ answers never, the reader's address and scheme as nginx sees them."""
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import ssl
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,12 +13,11 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 
 import pytest
-from conftest import free_port, need_tool
+from conftest import free_port
 from ideas_server import SECRET, request, running_ideas
-from test_nginx import NGINX, _early_in_a_second, make_cert
+from nginx_server import running_nginx
+from test_nginx import _early_in_a_second
 
-from piazza.nginxconf import SAMPLE, Local, render_main, render_site
-from piazza.processes import stop
 from services.ideas import cli
 from services.ideas.pow import solve
 from services.ideas.voters import COOKIE, VoterCookies
@@ -60,62 +57,21 @@ class Front:
 
 @pytest.fixture(scope="module")
 def front(tmp_path_factory) -> Iterator[Front]:
-    need_tool(
-        Path(NGINX).exists(), "nginx is not installed (apt-get install nginx-light)"
-    )
-    need_tool(shutil.which("openssl") is not None, "openssl is not installed")
     base = tmp_path_factory.mktemp("ideas-nginx")
     root = base / "site"
     root.mkdir()
     (root / "index.html").write_text("<!doctype html><title>Piazza</title>")
-    prefix = base / "prefix"
-    for sub in ("logs", "tmp"):
-        (prefix / sub).mkdir(parents=True)
-    cert, key = make_cert(base)
-    with running_ideas(base / "svc") as ideas:
-        local = Local(
-            root=root,
-            https_port=free_port(),
-            http_port=free_port(),
-            cert=cert,
-            key=key,
-            logs=prefix / "logs",
-            isso_port=free_port(),  # no Isso here: its location is not used
+    with (
+        running_ideas(base / "svc") as ideas,
+        running_nginx(
+            base,
+            root,
+            free_port(),  # no Isso here: its location is not used
+            brotli=False,
             ideas_port=int(ideas.url.rsplit(":", 1)[1]),
-        )
-        site_conf = prefix / "piazza.conf"
-        site_conf.write_text(render_site(SAMPLE.read_text(), local, brotli=False))
-        main_conf = prefix / "nginx.conf"
-        main_conf.write_text(render_main(site_conf, prefix, brotli=False))
-        command = [NGINX, "-p", str(prefix), "-c", str(main_conf)]
-        command += ["-e", str(prefix / "error.log")]
-        syntax = subprocess.run(
-            [*command, "-t"], capture_output=True, text=True, check=False
-        )
-        assert syntax.returncode == 0, syntax.stderr
-        served = Front(
-            local.https_port,
-            ssl.create_default_context(cafile=str(cert)),
-            ideas.db,
-            base / "content",
-        )
-        proc = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        try:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    if served.call("GET", "/config")[0] == 200:
-                        break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((prefix / "error.log").read_text())
-                time.sleep(0.05)
-            yield served
-        finally:
-            stop(proc)
+        ) as nginx,
+    ):
+        yield Front(nginx.local.https_port, nginx.context, ideas.db, base / "content")
 
 
 def _idea(front: Front) -> int:
