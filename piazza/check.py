@@ -31,6 +31,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import feedparser
 from lxml import etree
+
 from wording import counted
 
 DEFAULT_SIZE_BUDGET = 512 * 1024

@@ -13,7 +13,6 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
-from wording import counted
 
 from community.aggregate import AggregateReport, FeedReport, run_aggregate
 from community.errors import CommunityError
@@ -21,6 +20,7 @@ from community.settings import CommunitySettings
 from community.subscriptions import import_opml as append_opml
 from community.subscriptions import load_subscriptions
 from piazza import terminal
+from wording import counted
 
 
 def community_settings(settings_file: Path) -> CommunitySettings:

@@ -22,7 +22,6 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from wording import counted
 
 from piazza import terminal
 from piazza.check import DEFAULT_SIZE_BUDGET, CheckReport, check_site, format_report
@@ -42,6 +41,7 @@ from piazza.release import (
     plan_prune,
     release_name,
 )
+from wording import counted
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV_TARGET = "PIAZZA_TARGET"

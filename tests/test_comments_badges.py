@@ -11,6 +11,9 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from comments import badges, ranking
 from comments.isso import parse_comment
 from comments.model import (
@@ -21,8 +24,6 @@ from comments.model import (
     StaffMember,
     Thread,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 STAFF = (
     StaffMember(

@@ -8,8 +8,9 @@ import json
 import re
 
 import pytest
-from comments.isso import IssoClient, IssoUnreachable
 from feedserver import FeedServer, endless
+
+from comments.isso import IssoClient, IssoUnreachable
 
 THREAD = "/?uri=p&nested_limit=1000"
 COMMENT = {

@@ -4,10 +4,11 @@ can make are refused with the file, line or setting, and what to do."""
 from __future__ import annotations
 
 import pytest
+from conftest import ROOT, free_port, run_pelican
+
 from comments.errors import CommentsError
 from comments.settings import DEFAULTS, CommentsSettings
 from comments.staff import load_staff, parse_staff
-from conftest import ROOT, free_port, run_pelican
 
 
 def test_the_shipped_staff_file_names_the_president():

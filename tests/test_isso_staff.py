@@ -309,5 +309,5 @@ def test_a_wrong_staff_file_stops_the_start_with_its_line(tmp_path):
     ):
         pass
     message = str(failed.value)
-    assert f"{staff}:1: unknown field(s) email" in message
+    assert f"{staff}:1: unknown key 'email'" in message
     assert "Traceback" not in message

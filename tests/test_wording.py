@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from wording import counted
-
 from piazza.check import CheckReport, Finding, format_report
+from wording import counted
 
 
 def test_counted_nouns_agree_with_their_number():

@@ -15,13 +15,13 @@ from typing import Any
 
 from pelican.contents import Article
 from pelican.generators import ArticlesGenerator, PagesGenerator
-from wording import counted
 
 from comments import badges, ranking
 from comments.isso import IssoClient, IssoUnreachable
 from comments.model import LatestItem, Snapshot, StaffMember
 from comments.settings import CommentsSettings
 from comments.staff import load_staff
+from wording import counted
 
 logger = logging.getLogger(__name__)
 

@@ -14,18 +14,9 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+# content/staff.toml's people, read and checked once, for the server too.
+from roster import StaffMember  # noqa: F401 (one of the plugin's values)
 from sanitize import plain_text
-
-
-@dataclass(frozen=True)
-class StaffMember:
-    """One person who answers readers for the company (content/staff.toml)."""
-
-    key: str  # a slug: the server marks their comments with "staff-<key>"
-    name: str
-    emails: tuple[str, ...] = ()
-    authors: tuple[str, ...] = ()  # Pelican AUTHOR names whose posts are theirs
-    line: int | None = None  # where the table starts in staff.toml
 
 
 @dataclass(frozen=True)

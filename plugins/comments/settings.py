@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from configuration import integer, number
-
 from comments.errors import CommentsError
+from configuration import integer, number
 
 DEFAULTS: dict[str, Any] = {
     # Where readers' browsers reach Isso: "/comments" behind nginx, or

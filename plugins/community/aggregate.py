@@ -25,7 +25,6 @@ from enum import StrEnum
 from pathlib import Path
 
 import httpx
-from wording import counted
 
 from community.cache import Cache, Meta
 from community.errors import CommunityError
@@ -33,6 +32,7 @@ from community.fetch import FetchRequest, FetchResult, Outcome, fetch_each
 from community.model import FeedState, Subscription
 from community.normalize import NotAFeed, candidates, merge, parse_feed
 from community.settings import CommunitySettings, Rules
+from wording import counted
 
 logger = logging.getLogger(__name__)
 

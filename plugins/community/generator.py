@@ -16,7 +16,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pelican.generators import Generator
-from wording import counted
 
 from community.aggregate import run_aggregate
 from community.atom import render_atom
@@ -25,6 +24,7 @@ from community.model import FeedState, Subscription
 from community.settings import CommunitySettings
 from community.subscriptions import load_subscriptions, render_opml
 from community.view import CommunityView, build_view
+from wording import counted
 
 logger = logging.getLogger(__name__)
 

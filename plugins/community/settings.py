@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from configuration import integer, number
-
 from community.errors import CommunityError
+from configuration import integer, number
 
 DEFAULTS: dict[str, Any] = {
     # Subscriptions: one [[feeds]] table per feed (see content/community/feeds.toml).

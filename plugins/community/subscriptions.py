@@ -30,12 +30,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from configuration import array_of_tables, parse_toml, read_text
 from lxml import etree
 
 from community.cache import write_atomically
 from community.errors import CommunityError
 from community.model import EntryFilter, Subscription
+from configuration import array_of_tables, parse_toml, read_text
 
 KNOWN_KEYS = (
     "name",

@@ -7,8 +7,6 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-from wording import counted
-
 from contentcheck.rules import (
     Item,
     check_categories,
@@ -17,6 +15,7 @@ from contentcheck.rules import (
     check_translations,
     site_categories,
 )
+from wording import counted
 
 logger = logging.getLogger(__name__)
 
