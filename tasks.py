@@ -389,6 +389,12 @@ def bench_build(c, posts=2000, runs=3):
 
 
 @task
+def bench_preview(c, runs=3):
+    """Benchmark the dev server: a saved change served, against a full rebuild."""
+    c.run(f"{sys.executable} bench/bench_preview.py --posts 200 2000 --runs {runs}")
+
+
+@task
 def bench_aggregate(c, feeds=200, runs=3):
     """Benchmark `invoke aggregate` against a sequential feedparser loop."""
     c.run(f"{sys.executable} bench/bench_aggregate.py --feeds {feeds} --runs {runs}")
