@@ -81,36 +81,66 @@ class BuildError:
 _RECORD = re.compile(r"^(?:\[[\d:]+\]\s+)?\s*(WARNING|ERROR|CRITICAL)\s+(.*)$")
 _PATH = re.compile(r"((?:/|\b)[\w./\-]+\.(?:md|markdown|rst|html|py|po|toml|cfg))\b")
 _LINE = re.compile(r"(?:\bline\s+|:)(\d+)\b")
+_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
 _SOURCE_COLUMN = re.compile(r"\s{2,}[\w.]+\.py:\d+$")
+# Pelican's own words when a warning was fatal: the problem is the record before.
+_STOPPED = ("Build stopped", "RuntimeError: Warning")
 
 
-def parse_error(log: str, root: Path, content: Path) -> BuildError:
-    """The first problem in a Pelican log, with the file (relative to the
-    project) and line it names."""
-    records: list[str] = []
+def _records(log: str) -> list[tuple[str, str]]:
+    """(level, message) of each record of a Pelican log, continuation
+    lines joined (a traceback stays with its record)."""
+    records: list[tuple[str, str]] = []
     for raw in log.splitlines():
         line = _SOURCE_COLUMN.sub("", raw.rstrip())
         match = _RECORD.match(line)
         if match:
-            records.append(match.group(2).strip())
+            records.append((match.group(1), match.group(2).strip()))
         elif records and line.startswith(" ") and line.strip():
-            records[-1] += "\n" + line.strip()
-    problems = [r for r in records if not r.startswith("Build stopped")] or records
-    message = problems[0] if problems else (log.strip().splitlines() or ["?"])[-1]
-    file, number = None, None
-    for candidate in _PATH.finditer(message):
+            level, text = records[-1]
+            records[-1] = (level, f"{text}\n{line.strip()}")
+    return records
+
+
+def _problem(records: list[tuple[str, str]]) -> str | None:
+    """The record that stopped the build: a critical one, or, when that only
+    says a warning was fatal, the last warning or error before it."""
+    for index, (level, text) in enumerate(records):
+        if level != "CRITICAL":
+            continue
+        if text.startswith(_STOPPED):
+            earlier = [t for lvl, t in records[:index] if lvl in ("WARNING", "ERROR")]
+            return earlier[-1] if earlier else text
+        return text
+    errors = [t for level, t in records if level == "ERROR"]
+    return (errors or [t for _, t in records] or [None])[0]
+
+
+def parse_error(log: str, root: Path, content: Path) -> BuildError:
+    """The problem that stopped a Pelican build, with the file (relative to
+    the project) and line it names; in a traceback, the last frame in the
+    project's own files (a template, a plugin)."""
+    message = _problem(_records(log)) or (log.strip().splitlines() or ["?"])[-1]
+    headline, _, details = message.partition("\nTraceback")
+    site_packages = os.sep + "site-packages" + os.sep
+    frames = [
+        (Path(path), int(number))
+        for path, number in _FRAME.findall(details)
+        if Path(path).is_relative_to(root) and site_packages not in path
+    ]
+    if frames:
+        path, number = frames[-1]
+        return BuildError(_relative(path, root), number, headline, log)
+    for candidate in _PATH.finditer(headline):
         path = Path(candidate.group(1))
-        for base in (Path(), content, root):
-            full = (base / path).resolve() if not path.is_absolute() else path
+        for base in (content, root):
+            full = path if path.is_absolute() else base / path
             if full.is_file():
-                file = _relative(full, root)
-                break
-        if file:
-            after = message[candidate.end() : candidate.end() + 40]
-            found = _LINE.search(after) or _LINE.search(message)
-            number = int(found.group(1)) if found else None
-            break
-    return BuildError(file, number, message, log)
+                after = headline[candidate.end() : candidate.end() + 40]
+                found = _LINE.match(after) or _LINE.search(after)
+                number = int(found.group(1)) if found else None
+                return BuildError(_relative(full, root), number, headline, log)
+    return BuildError(None, None, headline, log)
 
 
 def _relative(path: Path, root: Path) -> str:

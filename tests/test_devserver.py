@@ -268,16 +268,32 @@ def test_preview_says_when_isso_does_not_run(project, monkeypatch):
     assert code == 502 and b"invoke comments" in body
 
 
-def test_dev_shows_an_error_page_when_the_first_build_fails(project):
+@pytest.mark.parametrize(
+    ("broken", "replace", "with_line"),
+    [
+        (POST, ("Title: Benvenuti\n", ""), False),  # Pelican names no line
+        (
+            Path("theme/templates/article.html"),
+            ("{% block head_extra %}", "{% if %}"),
+            True,
+        ),
+    ],
+)
+def test_a_failed_first_build_is_an_error_page_naming_file_and_line(
+    project, broken, replace, with_line
+):
     port = free_port()
-    (project / POST).write_text(
-        (project / POST).read_text(encoding="utf-8").replace("Title: Benvenuti\n", ""),
-        encoding="utf-8",
-    )
-    with running_task(project, "livereload", "--port", str(port), port=port):
-        _poll(lambda: _status(port)["error"], "the error")
+    source = project / broken
+    text = source.read_text(encoding="utf-8")
+    line = text[: text.index(replace[0])].count("\n") + 1 if with_line else None
+    source.write_text(text.replace(*replace, 1))
+    with running_task(project, "livereload", "--port", str(port), port=port) as log:
+        error = _poll(lambda: _status(port)["error"], "the error")
         code, body = _get(f"http://127.0.0.1:{port}/{PAGE}")
+    assert (error["file"], error["line"]) == (broken.as_posix(), line)
     assert code == 500
     page = html.fromstring(body)
-    assert POST.as_posix() in page.xpath("string(//body)")
+    where = page.xpath("string(//p/strong)")
+    assert where == broken.as_posix() + (f", line {line}" if line else "")
     assert page.xpath("//script/@src") == ["/__piazza__/dev.js"]
+    assert f"Build failed ({where})" in log.read_text()
