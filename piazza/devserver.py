@@ -721,9 +721,10 @@ class DevSession:
         while not self._stopping.is_set():
             if pending is not None:
                 with self._changed:
-                    self._changed.wait_for(
-                        lambda: self._changes or self._stopping.is_set()
-                    )
+                    if not pending:  # else: changes a cancelled build left
+                        self._changed.wait_for(
+                            lambda: self._changes or self._stopping.is_set()
+                        )
                     pending |= self._changes
                     self._changes.clear()
                 if self._stopping.is_set():
@@ -789,9 +790,16 @@ class DevSession:
         except (OSError, ValueError):
             self.sources = {}
 
-    def _report(self, log: str) -> None:
-        error = parse_error(log, self.project.root, self.project.content)
+    def _report(self, log: str, error: BuildError | None = None) -> None:
+        error = error or parse_error(log, self.project.root, self.project.content)
+        said = self.state.error
         self.state.fail(error)
+        if said and (said.file, said.line, said.message) == (
+            error.file,
+            error.line,
+            error.message,
+        ):
+            return  # the fast pass said it already
         where = error.file or "the site"
         if error.line:
             where += f", line {error.line}"
@@ -844,8 +852,19 @@ class DevSession:
             only=group,
         )
         build.done.wait()
-        if build.rc != 0 or not fast_map.is_file():
-            return  # the full build will say what is wrong
+        if build.rc != 0:
+            # A problem in the changed files is said at once; any other (a
+            # link to a post this pass did not read) is the full build's call.
+            text = (self.work / "fast.log").read_text(
+                encoding="utf-8", errors="replace"
+            )
+            error = parse_error(text, self.project.root, self.project.content)
+            root = self.project.root.resolve()
+            if error.file and os.path.realpath(root / error.file) in group:
+                self._report(text, error)
+            return
+        if not fast_map.is_file():
+            return
         built = json.loads(fast_map.read_text(encoding="utf-8"))
         serving = self.serving
         copied = 0
