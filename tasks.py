@@ -132,7 +132,11 @@ def _develop(port, isso_config=None) -> None:
 
 @task(help=PORT_HELP)
 def livereload(c, port=CONFIG["port"]):
-    """Serve at http://localhost:8000/, rebuild and reload on every save."""
+    """Serve at http://localhost:8000/, rebuild and reload on every save.
+
+    A content error is shown in the terminal and the page; the last good site
+    stays served, and the next save builds again.
+    """
     _develop(port)
 
 
