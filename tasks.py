@@ -63,7 +63,7 @@ def pelican_run(args: str) -> None:
 
 def _server(root, port, **options):
     """A site server on the task's port; a taken port is a one-line message."""
-    from piazza.devserver import ServerError, SiteServer, SiteState
+    from piazza.siteserver import ServerError, SiteServer, SiteState
 
     try:
         return SiteServer(SiteState(root), CONFIG["host"], int(port), **options)
@@ -72,7 +72,7 @@ def _server(root, port, **options):
 
 
 def _serve(server, what: str) -> None:
-    from piazza.devserver import serve_forever
+    from piazza.siteserver import serve_forever
 
     serve_forever(server, f"Serving {what} at {server.url}/ (Ctrl-C stops)")
 
@@ -115,7 +115,8 @@ def serve(c, port=CONFIG["port"]):
 
 
 def _develop(port, isso_config=None) -> None:
-    from piazza.devserver import ServerError, run_dev
+    from piazza.devserver import run_dev
+    from piazza.siteserver import ServerError
 
     try:
         run_dev(
@@ -143,7 +144,7 @@ def livereload(c, port=CONFIG["port"]):
 @task(help={**PORT_HELP, "serve": "Serve it after the build (default: yes)"})
 def preview(c, serve=True, port=CONFIG["port"]):
     """Build with the production settings, drafts included, and serve it locally."""
-    from piazza.devserver import isso_answers
+    from piazza.siteserver import isso_answers
 
     server = None
     if serve:  # before the build: a taken port is known at once

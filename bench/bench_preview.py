@@ -28,8 +28,9 @@ sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
 
 from synth import make_site  # noqa: E402
 
-from piazza.devserver import DevSession, Project, SiteServer, SiteState  # noqa: E402
+from piazza.devserver import DevSession, Project  # noqa: E402
 from piazza.pelican_run import pelican_args  # noqa: E402
+from piazza.siteserver import SiteServer, SiteState  # noqa: E402
 
 
 def _free_port() -> int:
