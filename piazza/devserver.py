@@ -335,13 +335,18 @@ class DevSession:
             self.state.set_building(True)
             try:
                 pending = self._rebuild(pending)
+            except Exception as exc:  # noqa: BLE001 (a bug of ours: keep serving)
+                self._report(f"CRITICAL {type(exc).__name__}: {exc}")
+                pending = set()
             finally:
                 self.state.set_building(False)
 
     def _rebuild(self, changes: set[Path] | None) -> set[Path]:
         """Build after ``changes``; return the changes still to build (those
         that came during the build, plus these if it was cancelled)."""
-        if changes and self._needs_new_worker(changes):
+        if self.worker.process.poll() is not None or (
+            changes and self._needs_new_worker(changes)
+        ):
             self.say("Code or settings changed: restarting the build worker")
             self.worker.close()
             self.worker = BuildWorker(self.project.root, self.project.settings)
@@ -361,7 +366,7 @@ class DevSession:
                 if self._changes:  # saved again: start over with both changes
                     self.worker.cancel(build)
                     return set(changes or ()) | self._take_changes()
-        text = log.read_text(encoding="utf-8", errors="replace")
+        text = _read_log(log)
         if build.rc == 0:
             self._load_map()
             self.serving = target
@@ -487,6 +492,13 @@ class DevSession:
                 f"Updated {copied} changed page(s) in "
                 f"{time.perf_counter() - started:.2f} s; rebuilding the rest"
             )
+
+
+def _read_log(log: Path) -> str:
+    try:
+        return log.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "CRITICAL The build stopped before it wrote its log."
 
 
 def dev_isso_config(config: Path, work: Path, siteurl: str) -> Path:
