@@ -5,6 +5,16 @@
   "use strict";
   var generation = null;
   var panel = null;
+  // This page as served, to reload only when a build changed it (the whole
+  // site is rebuilt after the changed post's pages: most pages stay as they are).
+  var served = null;
+  function fetchPage() {
+    return fetch(location.href, { cache: "no-store" })
+      .then(function (response) { return response.text(); });
+  }
+  if (!document.documentElement.dataset.piazzaDev) {
+    fetchPage().then(function (text) { served = text; }).catch(function () {});
+  }
 
   function hide() {
     if (panel) {
@@ -50,6 +60,17 @@
     document.body.appendChild(panel);
   }
 
+  function reloadIfChanged() {
+    var hadError = panel !== null;
+    fetchPage().then(function (text) {
+      if (served === null || text !== served || hadError) {
+        location.reload();
+      } else {
+        poll();
+      }
+    }).catch(function () { location.reload(); });
+  }
+
   function poll() {
     var since = generation === null ? -1 : generation;
     fetch("/__piazza__/status?since=" + since, { cache: "no-store" })
@@ -67,7 +88,7 @@
             show(status.error);
           }
         } else if (standalone ? status.ready : changed) {
-          location.reload();
+          reloadIfChanged();
           return;
         } else {
           hide();
