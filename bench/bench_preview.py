@@ -88,7 +88,7 @@ def measure(posts: int, runs: int) -> dict[str, float]:
             "COMMUNITY_CACHE_DIR": str(tmp_path / "no-community"),
         }
         state = SiteState()
-        server = SiteServer(state, "localhost", port, dev=True)
+        server = SiteServer(state, "localhost", port, dev=True, theme=ROOT / "theme")
         server.start()
         project = Project(
             ROOT, ROOT / "pelicanconf.py", content, tmp_path / "dev", overrides

@@ -30,7 +30,22 @@
     return element;
   }
 
+  // The page's words, in its language (the theme's catalog, by the server).
+  var strings = null;
+  function withStrings(then) {
+    if (strings) { then(strings); return; }
+    var lang = encodeURIComponent(document.documentElement.lang || "");
+    fetch("/__piazza__/strings?lang=" + lang, { cache: "no-store" })
+      .then(function (response) { return response.json(); })
+      .then(function (loaded) { strings = loaded; then(strings); })
+      .catch(function () {});
+  }
+
   function show(error) {
+    withStrings(function (words) { render(error, words); });
+  }
+
+  function render(error, words) {
     hide();
     panel = document.createElement("section");
     panel.id = "piazza-dev-error";
@@ -40,20 +55,18 @@
       background: "#fff", color: "#111", padding: "2rem",
       font: "16px/1.5 system-ui, sans-serif",
     });
-    panel.appendChild(line("h1", "Build failed — La build non è riuscita", {
+    panel.appendChild(line("h1", words.failed, {
       color: "#a00", fontSize: "1.5rem", margin: "0 0 1rem",
     }));
     if (error.file) {
-      var where = error.file + (error.line ? ", line " + error.line : "");
+      var where = error.file + (error.line ? ":" + error.line : "");
       panel.appendChild(line("p", where, { fontWeight: "bold", fontFamily: "monospace" }));
     }
     panel.appendChild(line("pre", error.message, {
       whiteSpace: "pre-wrap", background: "#fee", padding: "1rem",
     }));
-    panel.appendChild(line("p",
-      "The server keeps serving the last good site. Fix the file and save: " +
-      "this page reloads by itself."));
-    var close = line("button", "Show the last good page", { marginTop: "1rem" });
+    panel.appendChild(line("p", words.serving + " " + words.fix));
+    var close = line("button", words.dismiss, { marginTop: "1rem" });
     close.type = "button";
     close.addEventListener("click", hide);
     panel.appendChild(close);

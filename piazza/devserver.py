@@ -37,7 +37,7 @@ import watchfiles
 from piazza import comments
 from piazza.pelican_run import pelican_args
 from piazza.processes import stop
-from piazza.siteserver import BuildError, SiteServer, SiteState
+from piazza.siteserver import BuildError, SiteServer, SiteState, where
 
 ROOT = Path(__file__).resolve().parents[1]
 # Files an editor's save leaves behind, never content.
@@ -408,12 +408,10 @@ class DevSession:
             error.message,
         ):
             return  # the fast pass said it already
-        where = error.file or "the site"
-        if error.line:
-            where += f", line {error.line}"
         served = "still serving the last good site" if self.serving else "no site yet"
         self.say(
-            f"Build failed ({where}): {error.message}\n"
+            f"Build failed ({where(error) if error.file else 'the site'}): "
+            f"{error.message}\n"
             f"  ({served}; fix it and save to build again)"
         )
 
@@ -528,8 +526,11 @@ def run_dev(
 ) -> None:
     """`invoke dev` (with Isso) and `invoke livereload` (without): serve,
     build, watch, until Ctrl-C. Raises ServerError if the port is taken."""
+    from pelican.settings import get_settings_from_file  # noqa: PLC0415
+
     state = SiteState()
-    server = SiteServer(state, host, port, dev=True)
+    lang = get_settings_from_file(str(settings)).get("DEFAULT_LANG", "en")
+    server = SiteServer(state, host, port, dev=True, theme=root / "theme", lang=lang)
     # A SIGTERM (from a process manager, a test) stops it as Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)
     server.start()  # first: Isso checks at start that the site answers

@@ -32,6 +32,44 @@ OWN_PREFIX = "/__piazza__/"
 POLL_SECONDS = 20.0
 
 
+def N_(message: str) -> str:
+    """Mark a string for translation; it is translated where it is shown."""
+    return message
+
+
+# What the dev pages say (translated with the theme's catalogs, like the site).
+DEV_STRINGS = {
+    "failed": N_("The site did not build"),
+    "serving": N_("The last good site is still served."),
+    "fix": N_("Fix the file and save: this page reloads by itself."),
+    "dismiss": N_("Show the last good page"),
+    "building": N_("Building the site…"),
+    "waiting": N_("This page reloads by itself when the site is ready."),
+}
+
+
+def dev_strings(theme: Path | None, lang: str) -> dict[str, str]:
+    """DEV_STRINGS in ``lang``, from the theme's gettext catalog (English
+    where it has no translation)."""
+    from babel.messages.pofile import read_po  # noqa: PLC0415
+
+    strings = dict(DEV_STRINGS)
+    catalog = (
+        theme / "translations" / lang / "LC_MESSAGES" / "messages.po" if theme else None
+    )
+    if catalog is None or not catalog.is_file():
+        return strings
+    with catalog.open("rb") as file:
+        messages = {m.id: m.string for m in read_po(file, locale=lang) if m.string}
+    return {key: messages.get(text, text) for key, text in strings.items()}
+
+
+def where(error: BuildError) -> str:
+    """``file:line`` (as editors and compilers write it), or the file."""
+    place = error.file or "?"
+    return f"{place}:{error.line}" if error.line else place
+
+
 class ServerError(Exception):
     """A server that cannot start; the message says what to do."""
 
@@ -143,6 +181,13 @@ class _Handler(BaseHTTPRequestHandler):
         if path == OWN_PREFIX + "dev.js":
             body = DEV_SCRIPT.read_bytes()
             self._send(200, body, "text/javascript; charset=utf-8", head=head)
+        elif path == OWN_PREFIX + "strings":
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+            lang = (query.get("lang") or [self.server.lang])[0]
+            if not lang.isalpha():
+                lang = self.server.lang
+            body = json.dumps(dev_strings(self.server.theme, lang)).encode()
+            self._send(200, body, "application/json", head=head)
         elif path == OWN_PREFIX + "status":
             query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
             since = int((query.get("since") or ["-1"])[0])
@@ -194,25 +239,25 @@ class _Handler(BaseHTTPRequestHandler):
     def _standalone(self, head: bool) -> None:
         """The dev server's own page while there is no good site yet."""
         error = self.server.state.error
+        strings = dev_strings(self.server.theme, self.server.lang)
         if error:
-            where = error.file or "?"
-            if error.line:
-                where += f", line {error.line}"
             body = _STANDALONE.format(
+                lang=self.server.lang,
                 kind="error",
-                title="Build failed — La build non è riuscita",
-                where=html.escape(where),
+                title=html.escape(strings["failed"]),
+                where=html.escape(where(error)),
                 message=html.escape(error.message),
-                note="Fix the file and save: this page reloads by itself.",
+                note=html.escape(strings["fix"]),
             )
             status = 500
         else:
             body = _STANDALONE.format(
+                lang=self.server.lang,
                 kind="building",
-                title="Building the site… — Costruzione del sito…",
+                title=html.escape(strings["building"]),
                 where="",
                 message="",
-                note="This page reloads by itself when the site is ready.",
+                note=html.escape(strings["waiting"]),
             )
             status = 503
         self._send(status, body.encode(), "text/html; charset=utf-8", head=head)
@@ -299,7 +344,7 @@ class _KeepRedirects(urllib.request.HTTPRedirectHandler):
 _NO_REDIRECTS = urllib.request.build_opener(_KeepRedirects)
 
 _STANDALONE = """<!doctype html>
-<html lang="en" data-piazza-dev="{kind}">
+<html lang="{lang}" data-piazza-dev="{kind}">
 <head><meta charset="utf-8"><title>{title}</title>
 <script src="/__piazza__/dev.js" defer></script></head>
 <body>
@@ -335,8 +380,12 @@ class SiteServer(ThreadingHTTPServer):
         proxy_url: str | None = None,
         proxy_prefix: str = "/comments/",
         verbose: bool = False,
+        theme: Path | None = None,
+        lang: str = "en",
     ) -> None:
         self.state = state
+        self.theme = theme
+        self.lang = lang
         self.dev = dev
         self.proxy_url = proxy_url.rstrip("/") if proxy_url else None
         self.proxy_prefix = proxy_prefix

@@ -23,6 +23,7 @@ from isso_server import call, new_comment, running_isso
 from lxml import html
 
 from piazza import pelican_run
+from piazza.siteserver import DEV_STRINGS, dev_strings
 
 POST = Path("content/posts/2026-01-benvenuti.it.md")
 PAGE = "2026/benvenuti/"
@@ -138,6 +139,7 @@ def test_dev_survives_a_broken_post_and_recovers_without_restart(project, browse
         panel = page.locator("#piazza-dev-error")
         panel.wait_for(timeout=60_000)
         assert POST.as_posix() in panel.inner_text()
+        assert dev_strings(ROOT / "theme", "it")["failed"] in panel.inner_text()
         terminal = log.read_text()
         assert "Build failed" in terminal and POST.as_posix() in terminal
         assert "Traceback" not in terminal
@@ -294,6 +296,14 @@ def test_a_failed_first_build_is_an_error_page_naming_file_and_line(
     assert code == 500
     page = html.fromstring(body)
     where = page.xpath("string(//p/strong)")
-    assert where == broken.as_posix() + (f", line {line}" if line else "")
+    assert where == broken.as_posix() + (f":{line}" if line else "")
     assert page.xpath("//script/@src") == ["/__piazza__/dev.js"]
     assert f"Build failed ({where})" in log.read_text()
+
+
+def test_the_dev_pages_words_have_italian_translations():
+    italian = dev_strings(ROOT / "theme", "it")
+    untranslated = [text for key, text in DEV_STRINGS.items() if italian[key] == text]
+    assert not untranslated
+    pot = (ROOT / "theme" / "translations" / "messages.pot").read_text("utf-8")
+    assert all(f'msgid "{text}"' in pot for text in DEV_STRINGS.values())
