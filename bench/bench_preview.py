@@ -130,6 +130,15 @@ def measure(posts: int, runs: int) -> dict[str, float]:
         finally:
             session.close()
             server.close()
+    print(
+        f"{posts} posts, each run: served "
+        + " ".join(f"{t:.2f}" for t in fast)
+        + "; catch-up "
+        + " ".join(f"{t:.2f}" for t in catch_up)
+        + "; full rebuild "
+        + " ".join(f"{t:.2f}" for t in full),
+        flush=True,
+    )
     return {
         "fast": statistics.median(fast),
         "catch_up": statistics.median(catch_up),

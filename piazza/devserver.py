@@ -248,6 +248,9 @@ class DevSession:
         self.work.mkdir(parents=True, exist_ok=True)
         self.map_path = self.work / "sources.json"
         self.templates = self.work / "templates"
+        self._trash = 0
+        for old in self.work.glob("old-*"):  # left by a session that was killed
+            shutil.rmtree(old, ignore_errors=True)
         self.templates.mkdir(exist_ok=True)
         self.sources: dict[str, dict[str, Any]] = {}
         self.worker = BuildWorker(project.root, project.settings)
@@ -279,7 +282,6 @@ class DevSession:
                     "CACHE_PATH": str(self.work / "cache"),
                 },
             ),
-            "-d",
         ]
 
     # Lifecycle.
@@ -354,6 +356,7 @@ class DevSession:
             self._fast_pass(changes)
         started = time.perf_counter()
         target = self._back_folder()
+        self._clear(target)
         log = self.work / "full.log"
         build = self.worker.start(
             self._full_argv(target), log, self.map_path, templates=self.templates
@@ -375,6 +378,21 @@ class DevSession:
         else:
             self._report(text)
         return set()
+
+    def _clear(self, folder: Path) -> None:
+        """Empty ``folder`` for a build from scratch (no stale page stays):
+        renamed aside at once, deleted while the build runs."""
+        if not folder.exists():
+            return
+        self._trash += 1
+        aside = self.work / f"old-{os.getpid()}-{self._trash}"
+        os.replace(folder, aside)
+        threading.Thread(
+            target=shutil.rmtree,
+            args=(aside,),
+            kwargs={"ignore_errors": True},
+            daemon=True,  # what a Ctrl-C leaves, the next session deletes
+        ).start()
 
     def _take_changes(self) -> set[Path]:
         taken = set(self._changes)
