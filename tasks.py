@@ -61,20 +61,23 @@ def pelican_run(args: str) -> None:
     pelican_main(shlex.split(f"{CONFIG['content_path']} --fatal warnings {args}"))
 
 
-def _serve(path: str) -> None:
-    from pelican.server import ComplexHTTPRequestHandler, RootedHTTPServer
+def _server(root, port, **options):
+    """A site server on the task's port; a taken port is a one-line message."""
+    from piazza.siteserver import ServerError, SiteServer, SiteState
 
-    class AddressReuseTCPServer(RootedHTTPServer):
-        allow_reuse_address = True
-
-    server = AddressReuseTCPServer(
-        path, (CONFIG["host"], CONFIG["port"]), ComplexHTTPRequestHandler
-    )
-    print(f"Serving {path} at http://{CONFIG['host']}:{CONFIG['port']}/ (Ctrl-C stops)")
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        print("Stopped.")
+        return SiteServer(SiteState(root), CONFIG["host"], int(port), **options)
+    except ServerError as exc:
+        raise Exit(f"Cannot serve: {exc}", code=1) from None
+
+
+def _serve(server, what: str) -> None:
+    from piazza.siteserver import serve_forever
+
+    serve_forever(server, f"Serving {what} at {server.url}/ (Ctrl-C stops)")
+
+
+PORT_HELP = {"port": "Port to serve on (default: 8000)"}
 
 
 @task
@@ -107,58 +110,87 @@ def regenerate(c):
     pelican_run("-r -s {settings_base}".format(**CONFIG))
 
 
-@task
-def serve(c):
+@task(help=PORT_HELP)
+def serve(c, port=CONFIG["port"]):
     """Serve output/ at http://localhost:8000/ (run `invoke build` first)."""
     if not os.path.isfile(os.path.join(CONFIG["deploy_path"], "index.html")):
         raise Exit("output/ has no site yet: run `invoke build serve`.", code=1)
-    _serve(CONFIG["deploy_path"])
+    _serve(_server(Path(CONFIG["deploy_path"]).resolve(), port), "output/")
 
 
-@task
-def livereload(c):
-    """Serve at http://localhost:8000/ and reload the browser on every change."""
-    from livereload import Server
+def _develop(port, isso_config=None) -> None:
+    from piazza.devserver import run_dev
+    from piazza.siteserver import ServerError
 
-    def cached_build():
-        pelican_run(
-            "-s {settings_base} -e CACHE_CONTENT=true LOAD_CONTENT_CACHE=true".format(
-                **CONFIG
-            )
+    try:
+        run_dev(
+            ROOT,
+            ROOT / CONFIG["settings_base"],
+            ROOT / CONFIG["content_path"],
+            host=CONFIG["host"],
+            port=int(port),
+            isso_config=isso_config,
         )
-
-    cached_build()
-    server = Server()
-    for pattern in (
-        f"{CONFIG['settings_base']}",
-        f"{CONFIG['content_path']}/**/*",
-        "theme/templates/**/*.html",
-        "theme/static/**/*",
-        "theme/translations/**/*.po",
-        "plugins/**/*.py",
-    ):
-        server.watch(pattern, cached_build)
-    server.serve(host=CONFIG["host"], port=CONFIG["port"], root=CONFIG["deploy_path"])
+    except ServerError as exc:
+        raise Exit(f"Cannot serve: {exc}", code=1) from None
 
 
-@task
-def preview(c, serve=True):
+@task(help=PORT_HELP)
+def livereload(c, port=CONFIG["port"]):
+    """Serve at http://localhost:8000/, rebuild and reload on every save.
+
+    A content error is shown in the terminal and the page; the last good site
+    stays served, and the next save builds again.
+    """
+    _develop(port)
+
+
+@task(help={**PORT_HELP, "serve": "Serve it after the build (default: yes)"})
+def preview(c, serve=True, port=CONFIG["port"]):
     """Build with the production settings, drafts included, and serve it locally."""
-    url = f"http://{CONFIG['host']}:{CONFIG['port']}"
+    from piazza.siteserver import isso_answers
+
+    server = None
+    if serve:  # before the build: a taken port is known at once
+        isso = _preview_isso_url()
+        server = _server(None, port, proxy_url=isso)
+    url = f"http://{CONFIG['host']}:{port}"
     extra = (
         f"SITEURL='\"{url}\"' FEED_DOMAIN='\"{url}\"' "
         "DRAFT_SAVE_AS='\"bozze/{slug}/index.html\"' "
         "DRAFT_LANG_SAVE_AS='\"bozze/{lang}/{slug}/index.html\"'"
     )
-    pelican_run(
-        "-d -s {settings_publish} -o {preview_path} -e ".format(**CONFIG) + extra
-    )
+    try:
+        pelican_run(
+            "-d -s {settings_publish} -o {preview_path} -e ".format(**CONFIG) + extra
+        )
+    except BaseException:
+        if server:
+            server.server_close()
+        raise
     drafts = sorted(Path(CONFIG["preview_path"], "bozze").rglob("index.html"))
     for draft in drafts:
         rel = draft.relative_to(CONFIG["preview_path"]).parent.as_posix()
         print(f"draft: {url}/{rel}/")
-    if serve:
-        _serve(CONFIG["preview_path"])
+    if server:
+        server.state.publish(Path(CONFIG["preview_path"]).resolve())
+        if isso_answers(isso):
+            print(f"Comments: /comments/ goes to Isso at {isso}")
+        else:
+            print(
+                f"Comments: Isso is not running at {isso}, so the comments won't "
+                "load in this preview: run `invoke comments` in another terminal."
+            )
+        _serve(server, "the preview")
+
+
+def _preview_isso_url() -> str:
+    """Where preview's /comments/ goes: the ISSO_API_URL of publishconf.py."""
+    from pelican.settings import get_settings_from_file
+
+    return get_settings_from_file(str(ROOT / CONFIG["settings_publish"]))[
+        "ISSO_API_URL"
+    ]
 
 
 @task(
@@ -352,14 +384,13 @@ def comments(c, config="deploy/isso.dev.cfg"):
     _comments("comments", isso.serve, ROOT / config)
 
 
-@task
-def dev(c):
+@task(help={**PORT_HELP, "config": "Isso configuration (default: deploy/isso.dev.cfg)"})
+def dev(c, port=CONFIG["port"], config="deploy/isso.dev.cfg"):
     """Run Isso and the livereloading site together; Ctrl-C stops both."""
     from piazza import comments as isso
 
     try:
-        with isso.running(ROOT / "deploy/isso.dev.cfg"):
-            livereload(c)
+        _develop(port, ROOT / config)
     except isso.CommentsError as exc:
         raise Exit(f"dev: {exc}", code=1) from None
 
@@ -472,6 +503,12 @@ def lint(c, fix=False):
 def bench_build(c, posts=2000, runs=3):
     """Benchmark the build against bare Pelican on a synthetic site."""
     c.run(f"{sys.executable} bench/bench_build.py --posts {posts} --runs {runs}")
+
+
+@task
+def bench_preview(c, runs=3):
+    """Benchmark the dev server: a saved change served, against a full rebuild."""
+    c.run(f"{sys.executable} bench/bench_preview.py --posts 200 2000 --runs {runs}")
 
 
 @task

@@ -69,6 +69,12 @@ def listen_url(config: Path) -> str:
     return _config(config).get("server", "listen", fallback="http://127.0.0.1:8080")
 
 
+def public_url(config: Path) -> str:
+    """Where browsers reach Isso: its public-endpoint, else where it listens."""
+    parser = _config(config)
+    return parser.get("server", "public-endpoint", fallback="") or listen_url(config)
+
+
 def _command(config: Path) -> list[str]:
     """Isso's command line; its database folder is made first (Isso runs in
     the project root, so a relative dbpath is relative to it)."""
