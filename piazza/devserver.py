@@ -62,7 +62,10 @@ def _records(log: str) -> list[tuple[str, str]]:
         match = _RECORD.match(line)
         if match:
             records.append((match.group(1), match.group(2).strip()))
-        elif records and line.startswith(" ") and line.strip():
+        elif records and line.strip() and line.startswith((" ", "Traceback")):
+            # Rich indents a record's continuation; a plain handler (when the
+            # output is no terminal, plugins/contentcheck/piped.py) prints a
+            # traceback as logging does, its first line unindented.
             level, text = records[-1]
             records[-1] = (level, f"{text}\n{line.strip()}")
     return records
