@@ -1,6 +1,8 @@
 """The operator's side of comments: running Isso, backing up its database.
 
-`invoke comments` and `invoke dev` run Isso with ``deploy/isso.dev.cfg``;
+`invoke comments` and `invoke dev` run Isso with ``deploy/isso.dev.cfg`` the
+way production runs it (gunicorn with deploy/gunicorn.conf.py, so Isso behind
+our layers in piazza/isso_wsgi.py), with one worker;
 `invoke comments-backup` and `comments-restore` copy its SQLite database
 with SQLite's own backup API (piazza/sqlitebackup.py, shared with the ideas
 service), which gives a consistent copy even while Isso is writing.
@@ -16,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime
@@ -35,9 +38,9 @@ class CommentsError(Exception):
     """A problem the operator can fix; the message names the file."""
 
 
-def _isso_executable() -> str:
-    local = Path(sys.executable).parent / "isso"
-    return str(local) if local.exists() else "isso"
+def _gunicorn_executable() -> str:
+    local = Path(sys.executable).parent / "gunicorn"
+    return str(local) if local.exists() else "gunicorn"
 
 
 def _config(config: Path) -> configparser.ConfigParser:
@@ -89,12 +92,26 @@ def _command(config: Path) -> list[str]:
         raise CommentsError(
             f"{folder}: cannot create the database folder ({exc})"
         ) from None
-    return [_isso_executable(), "-c", str(config), "run"]
+    return [
+        _gunicorn_executable(),
+        "--config",
+        str(ROOT / "deploy" / "gunicorn.conf.py"),
+        "--access-logfile",
+        "/dev/null",
+    ]
 
 
-def _environment() -> dict[str, str]:
-    """Our environment without ISSO_SETTINGS, which would win over ``-c``."""
-    return {k: v for k, v in os.environ.items() if k != "ISSO_SETTINGS"}
+def _environment(config: Path) -> dict[str, str]:
+    """The production app (piazza/isso_wsgi.py: Isso with our layers, the
+    staff badge, moderation, the guard) on ``config``'s address, one worker:
+    development runs the code production runs."""
+    host_port = urllib.parse.urlsplit(listen_url(config)).netloc
+    return {
+        **os.environ,
+        "ISSO_SETTINGS": str(config),
+        "ISSO_BIND": host_port,
+        "ISSO_WORKERS": os.environ.get("ISSO_WORKERS", "1"),
+    }
 
 
 def serve(config: Path) -> None:
@@ -102,7 +119,7 @@ def serve(config: Path) -> None:
     command = _command(config)
     print(f"Isso at {listen_url(config)} (Ctrl-C stops)", flush=True)  # noqa: T201
     try:
-        done = subprocess.run(command, cwd=ROOT, env=_environment(), check=False)
+        done = subprocess.run(command, cwd=ROOT, env=_environment(config), check=False)
     except KeyboardInterrupt:
         return
     if done.returncode not in (0, -2):  # -2: stopped by the same Ctrl-C
@@ -132,7 +149,7 @@ def running(config: Path, timeout: float = 20.0) -> Iterator[str]:
     process = subprocess.Popen(
         _command(config),
         cwd=ROOT,
-        env=_environment(),
+        env=_environment(config),
         stderr=subprocess.PIPE,
         text=True,
         errors="replace",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -30,8 +31,11 @@ def _settled(port: int) -> dict | None:
 
 def _dev_project(project: Path, isso_port: int) -> Path:
     """The project copy with Isso's dev config on a port of its own, and a
-    build that never reaches another Isso (no comments to snapshot)."""
+    build that never reaches another Isso (no comments to snapshot). Isso
+    runs as production runs it (gunicorn.conf.py, the staff file)."""
     (project / "deploy").mkdir()
+    shutil.copy(ROOT / "deploy" / "gunicorn.conf.py", project / "deploy")
+    shutil.copy(ROOT / "content" / "staff.toml", project / "content")
     config = (ROOT / "deploy" / "isso.dev.cfg").read_text(encoding="utf-8")
     (project / "deploy" / "isso.dev.cfg").write_text(
         config.replace("8080", str(isso_port)), encoding="utf-8"
