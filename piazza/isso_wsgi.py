@@ -52,6 +52,7 @@ import isso as isso_package
 from isso import config, core, html, make_app, wsgi
 from werkzeug.test import Client
 
+from piazza import isso_guard
 from piazza.comments import read_only
 from piazza.processes import ProcessLock
 
@@ -134,7 +135,11 @@ class ThreadReads:
         ):
             return None
         arguments = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-        kept = tuple(sorted((k, v) for k, v in arguments if k in self.ARGUMENTS))
+        # Sorted by name only: a repeated argument keeps its order, since Isso
+        # answers for the first one (``?uri=/a/&uri=/b/`` is /a/'s thread).
+        kept = tuple(
+            sorted(((k, v) for k, v in arguments if k in self.ARGUMENTS), key=_name)
+        )
         if not any(k == "uri" for k, _ in kept):
             return None
         return kept, self.origin(environ)
@@ -187,6 +192,10 @@ class ThreadReads:
         return [body]
 
 
+def _name(argument: tuple[str, str]) -> str:
+    return argument[0]
+
+
 def warm(app, dbpath: str, threads: int) -> int:
     """Read the ``threads`` most recently commented threads through ``app``
     (rendering their comments into the cache); the number read. Never fails:
@@ -226,6 +235,7 @@ isso = make_app(settings, threading=False, multiprocessing=True)
 _warmed = warm(isso, dbpath, int(os.environ.get("ISSO_WARM_THREADS", "50")))
 logger.info("rendered the comments of the %d newest threads", _warmed)
 reads = ThreadReads(isso, dbpath, settings.getiter("general", "host"))
+guarded = isso_guard.from_isso(reads, settings)  # spam, proof of work, limits, bans
 
 
 def application(environ, start_response):
@@ -236,4 +246,4 @@ def application(environ, start_response):
             headers = [*headers, ("X-Accel-Expires", f"@{second}")]
         return start_response(status, headers, exc_info)
 
-    return reads(environ, start)
+    return guarded(environ, start)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import io
 import json
@@ -186,26 +187,32 @@ def served(tmp_path_factory) -> Iterator[Served]:
             target, local.https_port, local.http_port, context, content,
             (first.release, second.release), isso,
         )  # fmt: skip
-        proc = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        try:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    status, _, _ = result.get("/")
-                    if status == 200:
-                        break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        "nginx did not start: " + (prefix / "error.log").read_text()
-                    )
-                time.sleep(0.05)
+        with running_nginx(
+            command, lambda: result.get("/")[0] == 200, prefix / "error.log"
+        ):
             yield result
-        finally:
-            stop(proc)
+
+
+@contextlib.contextmanager
+def running_nginx(command: list[str], ready, error_log: Path) -> Iterator[None]:
+    """nginx started with ``command``, once ``ready()`` is true; stopped on exit."""
+    proc = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if ready():
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("nginx did not start: " + error_log.read_text())
+            time.sleep(0.05)
+        yield
+    finally:
+        stop(proc)
 
 
 def test_pages_are_served_from_the_current_release(served):
