@@ -8,6 +8,8 @@ import base64
 import http.client
 import json
 import os
+import re
+import shutil
 import sqlite3
 import ssl
 import subprocess
@@ -36,7 +38,16 @@ THREADS = {
     "/2026/modifica/": "Modifica",
     "/2026/bando/": "Bando",
     "/2026/prova/": "Prova",
+    "/2026/browser/": "Dal browser",
 }
+# A page with a comment form shaped like Isso's, and our script.
+FORM_PAGE = """<!doctype html><html lang="it"><head><meta charset="utf-8">
+<title>Modulo</title></head><body>
+<form class="isso-postbox"><textarea class="isso-textarea"></textarea>
+<input type="submit" value="Invia"></form>
+<script src="/comments-pow.js" data-isso="/comments"></script>
+</body></html>
+"""
 BLOCKLIST = """\
 max-links = 2
 emails = ["spammer@example.org"]
@@ -102,6 +113,8 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     root = base / "site"
     root.mkdir()
     (root / "index.html").write_text("<!doctype html><title>Prova</title>")
+    (root / "form.html").write_text(FORM_PAGE)
+    shutil.copy(ROOT / "theme" / "static" / "js" / "comments-pow.js", root)
     threads = base / "comment-threads.json"
     threads.write_text(json.dumps({"threads": THREADS}))
     blocklist = base / "blocklist.toml"
@@ -179,6 +192,34 @@ def test_the_proof_cookie_is_scoped_and_http_only(stack):
     assert {"httponly", "secure"} <= set(attributes)
     assert attributes["samesite"] == "SameSite=Strict"
     assert 0 < int(attributes["max-age"].split("=")[1]) <= 600
+
+
+def test_the_browser_solves_the_proof_and_its_post_carries_it(stack, browser):
+    """Chromium under the site's CSP: focusing the form solves a real
+    challenge (theme/static/js/comments-pow.js); the next POST /new, made as
+    Isso's widget makes it, carries the cookie and is accepted, once."""
+    context = browser.new_context(ignore_https_errors=True)
+    try:
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"https://127.0.0.1:{stack.https_port}/form.html")
+        page.focus("textarea")
+        page.wait_for_selector("html[data-comments-pow=ready]", timeout=30_000)
+        (cookie,) = [c for c in context.cookies() if c["name"] == "piazza-pow"]
+        assert (
+            cookie["httpOnly"] and cookie["secure"] and cookie["path"] == "/comments/"
+        )
+        assert cookie["sameSite"] == "Strict"
+        post = """() => fetch("/comments/new?uri=/2026/browser/", {
+            method: "POST", headers: {"Content-Type": "application/json"},
+            body: JSON.stringify({text: "Dal browser", author: "Ada"}),
+        }).then(r => r.status)"""
+        assert page.evaluate(post) == 202
+        assert page.evaluate(post) == 403  # the proof was spent
+        assert errors == []
+    finally:
+        context.close()
 
 
 def test_sixteen_concurrent_posts_from_one_reader_pass_only_the_limit(stack):
@@ -293,6 +334,22 @@ def test_an_edit_that_adds_links_goes_back_to_moderation(stack):
             "SELECT mode FROM comments WHERE id = ?", (made["id"],)
         ).fetchone()
     assert mode == 2  # waits for the moderator again
+
+
+def test_the_moderators_edit_is_judged_too(stack):
+    """Isso's moderation edit (POST /id/N/edit/KEY, the key from the
+    notification; Isso's stdout notifier logs its links)."""
+    status, _h, made = stack.post("/2026/modifica/", "Da moderare", reader="10.0.22.1")
+    assert status == 202
+    found = re.search(
+        rf"/id/{made['id']}/(?:delete|activate)/(\S+)", stack.log.read_text()
+    )
+    assert found, "Isso logs the moderation links of a new comment"
+    path = f"/id/{made['id']}/edit/{found[1]}"
+    status, _h, body = stack.isso("POST", path, {"text": "Compra viagra"})
+    assert (status, body["reason"]) == (403, "blocked-word")
+    status, _h, body = stack.isso("POST", path, {"text": "Moderato e corretto"})
+    assert status == 200 and body["text"] == "Moderato e corretto"
 
 
 def test_a_banned_email_and_range_are_refused_on_create_and_edit(stack):

@@ -115,6 +115,7 @@
       }
     };
     document.body.appendChild(embed);
+    if (script.getAttribute("data-pow")) { var pow = document.createElement("script"); pow.src = script.getAttribute("data-pow"); pow.setAttribute("data-isso", isso); document.body.appendChild(pow); } // proof of work (comments-pow.js)
   }
 
   function setUpThread() {
