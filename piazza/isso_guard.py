@@ -68,7 +68,6 @@ import time
 from collections.abc import Callable
 from configparser import Error as ConfigError
 from dataclasses import dataclass
-from http.cookies import SimpleCookie
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -76,6 +75,7 @@ from urllib.parse import parse_qsl
 
 import altcha
 from isso.utils import anonymize
+from werkzeug.http import parse_cookie
 from werkzeug.wrappers import Request
 
 from piazza import commentstore, spamfilter
@@ -105,7 +105,7 @@ class Refused(Exception):
 class WatchedFile:
     """A file parsed again when its size or modification time changes
     (checked at most once a second). A file broken at start raises; one
-    broken later is logged and the last good value kept."""
+    broken or gone later is logged and the last good value kept."""
 
     def __init__(self, path: Path, parse: Callable[[str], Any], missing: Any) -> None:
         self.path, self.parse, self.missing = path, parse, missing
@@ -135,7 +135,11 @@ class WatchedFile:
         with self.lock:
             self.checked = now
             stamp = self._stamp()
-            if stamp != self.stamp:
+            if stamp is None and self.stamp is not None:
+                # Gone for now (a release being switched): keep what we know.
+                logger.warning("%s: gone; keeping the version read before", self.path)
+                self.stamp = None
+            elif stamp != self.stamp:
                 try:
                     self.value = self._load(stamp)
                     logger.info("%s: read again", self.path)
@@ -458,9 +462,7 @@ class Guard:
         self._judge(text=data["text"], **strings)
         proof = None
         if self.settings.proof_of_work:
-            cookies = SimpleCookie(environ.get("HTTP_COOKIE", ""))
-            morsel = cookies.get(COOKIE)
-            proof = self.proofs.check(morsel.value if morsel else None)
+            proof = self.proofs.check(parse_cookie(environ).get(COOKIE))
         self._record(anonymize(address), proof)
         self._replace_body(environ, json.dumps(data).encode())
         if proof is None:

@@ -27,7 +27,9 @@ from isso_server import BIN, call, proof_cookie, running_isso_gunicorn, solve
 from test_nginx import NGINX, make_cert, running_nginx
 
 from piazza import commentstore
+from piazza.isso_guard import GuardError, WatchedFile, parse_threads
 from piazza.nginxconf import SAMPLE, Local, render_main, render_site
+from piazza.spamfilter import BlocklistError, parse_blocklist
 
 RATELIMIT = 2
 THREADS = {
@@ -492,3 +494,37 @@ def test_gunicorn_refuses_to_start_without_the_proof_of_work_key(tmp_path):
     )  # fmt: skip
     assert result.returncode != 0
     assert "PIAZZA_ALTCHA_HMAC_KEY" in result.stderr + result.stdout
+
+
+def _look_again(watched: WatchedFile) -> None:
+    watched.checked = 0.0  # as if a second had passed since the last look
+
+
+def test_a_watched_file_keeps_its_last_good_version(tmp_path):
+    path = tmp_path / "blocklist.toml"
+    path.write_text("max-links = 1\n")
+    watched = WatchedFile(path, parse_blocklist, None)
+    assert watched.get().max_links == 1
+    _replace(path, "max-links = 5\n")
+    _look_again(watched)
+    assert watched.get().max_links == 5
+    _replace(path, "max-links = [\n")  # broken: logged, the last good one kept
+    _look_again(watched)
+    assert watched.get().max_links == 5
+    path.unlink()  # gone (a release being switched): kept too
+    _look_again(watched)
+    assert watched.get().max_links == 5
+    path.write_text("max-links = 7\n")
+    _look_again(watched)
+    assert watched.get().max_links == 7
+
+
+def test_a_file_broken_at_start_stops_the_start_naming_the_line(tmp_path):
+    path = tmp_path / "blocklist.toml"
+    path.write_text('max-links = 2\nwords = ["a",, "b"]\n')
+    with pytest.raises(BlocklistError, match="line 2"):
+        WatchedFile(path, lambda text: parse_blocklist(text, str(path)), None)
+    threads = tmp_path / "threads.json"
+    threads.write_text('{"threads": ["/a/"]}')
+    with pytest.raises(GuardError, match=r"threads\.json"):
+        WatchedFile(threads, lambda text: parse_threads(text, str(threads)), None)
