@@ -45,6 +45,7 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict
+from operator import itemgetter
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -138,7 +139,9 @@ class ThreadReads:
         # Sorted by name only: a repeated argument keeps its order, since Isso
         # answers for the first one (``?uri=/a/&uri=/b/`` is /a/'s thread).
         kept = tuple(
-            sorted(((k, v) for k, v in arguments if k in self.ARGUMENTS), key=_name)
+            sorted(
+                ((k, v) for k, v in arguments if k in self.ARGUMENTS), key=itemgetter(0)
+            )
         )
         if not any(k == "uri" for k, _ in kept):
             return None
@@ -190,10 +193,6 @@ class ThreadReads:
                 if self.generation == generation and key not in self.answers:
                     self._keep(key, (answered[0], answered[1], body))
         return [body]
-
-
-def _name(argument: tuple[str, str]) -> str:
-    return argument[0]
 
 
 def warm(app, dbpath: str, threads: int) -> int:
