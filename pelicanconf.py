@@ -160,6 +160,7 @@ PLUGINS = [
     "assets",
     "community",
     "comments",
+    "commentthreads",  # after comments: lists the threads it marked
     "channels",
 ]
 

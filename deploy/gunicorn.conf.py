@@ -15,7 +15,9 @@ Before starting, the configuration's $NAME references are checked: Isso
 leaves an unset one as the literal text "$NAME" (an admin password anyone
 could guess), so gunicorn refuses to start instead. So is the staff file
 ($PIAZZA_STAFF_FILE, default content/staff.toml; see piazza/isso_staff.py):
-a mistake in it stops the start with its file and line.
+a mistake in it stops the start with its file and line. It also refuses to
+start without PIAZZA_ALTCHA_HMAC_KEY, the key of the comments' proof of work,
+unless PIAZZA_PROOF_OF_WORK=off (tests of other layers only).
 """
 
 import multiprocessing
@@ -69,6 +71,15 @@ def _check_settings() -> None:
         sys.exit(
             f"gunicorn.conf.py: {config} uses {', '.join(missing)}, unset or empty "
             "in the environment (EnvironmentFile= in deploy/isso.service)"
+        )
+    # The comments' proof of work (piazza/isso_guard.py) signs its challenges
+    # with this key; only development may turn the proof off.
+    proof = os.environ.get("PIAZZA_PROOF_OF_WORK", "on").strip().lower()
+    if proof != "off" and len(os.environ.get("PIAZZA_ALTCHA_HMAC_KEY", "")) < 16:
+        sys.exit(
+            "gunicorn.conf.py: PIAZZA_ALTCHA_HMAC_KEY is unset or shorter than 16 "
+            "characters (the proof of work signs with it): put one made by "
+            "`openssl rand -hex 32` in /etc/isso/isso.env"
         )
 
 

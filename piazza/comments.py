@@ -14,6 +14,7 @@ import collections
 import configparser
 import contextlib
 import os
+import secrets
 import subprocess
 import sys
 import threading
@@ -72,12 +73,6 @@ def listen_url(config: Path) -> str:
     return _config(config).get("server", "listen", fallback="http://127.0.0.1:8080")
 
 
-def public_url(config: Path) -> str:
-    """Where browsers reach Isso: its public-endpoint, else where it listens."""
-    parser = _config(config)
-    return parser.get("server", "public-endpoint", fallback="") or listen_url(config)
-
-
 def _command(config: Path) -> list[str]:
     """Isso's command line; its database folder is made first (Isso runs in
     the project root, so a relative dbpath is relative to it)."""
@@ -101,17 +96,24 @@ def _command(config: Path) -> list[str]:
     ]
 
 
-def _environment(config: Path) -> dict[str, str]:
+def _environment(config: Path, proof_of_work: bool) -> dict[str, str]:
     """The production app (piazza/isso_wsgi.py: Isso with our layers, the
     staff badge, moderation, the guard) on ``config``'s address, one worker:
-    development runs the code production runs."""
+    development runs the code production runs. The proof of work needs the
+    widget on the site's origin (`invoke dev` passes /comments/ on, as nginx
+    does); its key is made up for the run unless the environment has one."""
     host_port = urllib.parse.urlsplit(listen_url(config)).netloc
-    return {
+    environment = {
         **os.environ,
         "ISSO_SETTINGS": str(config),
         "ISSO_BIND": host_port,
         "ISSO_WORKERS": os.environ.get("ISSO_WORKERS", "1"),
     }
+    if not proof_of_work:
+        environment.setdefault("PIAZZA_PROOF_OF_WORK", "off")
+    elif not environment.get("PIAZZA_ALTCHA_HMAC_KEY"):
+        environment["PIAZZA_ALTCHA_HMAC_KEY"] = secrets.token_hex(32)
+    return environment
 
 
 def serve(config: Path) -> None:
@@ -140,8 +142,11 @@ def _forward(stream, tail: collections.deque) -> None:
 
 
 @contextlib.contextmanager
-def running(config: Path, timeout: float = 20.0) -> Iterator[str]:
-    """Isso in the background for the duration; yields its URL.
+def running(
+    config: Path, timeout: float = 20.0, *, proof_of_work: bool = True
+) -> Iterator[str]:
+    """Isso in the background for the duration; yields its URL (where the
+    site server passes /comments/ on to: see :func:`_environment`).
 
     Waits until it answers, and stops it on the way out, Ctrl-C included.
     """
@@ -149,7 +154,7 @@ def running(config: Path, timeout: float = 20.0) -> Iterator[str]:
     process = subprocess.Popen(
         _command(config),
         cwd=ROOT,
-        env=_environment(config),
+        env=_environment(config, proof_of_work),
         stderr=subprocess.PIPE,
         text=True,
         errors="replace",

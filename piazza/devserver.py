@@ -522,11 +522,14 @@ def _read_log(log: Path) -> str:
 
 def dev_isso_config(config: Path, work: Path, siteurl: str) -> Path:
     """Isso's dev configuration with the site's actual address as its
-    website (Isso checks it at start, and allows it to embed the widget)."""
+    website (Isso checks it at start, and allows it to embed the widget),
+    reached under the site's /comments/ as in production (the site server
+    passes it on, as nginx does)."""
     parser = configparser.ConfigParser(interpolation=None)
     parser.read(config, encoding="utf-8")
     port = urllib.parse.urlsplit(siteurl).port
     parser.set("general", "host", f"\nhttp://localhost:{port}\nhttp://127.0.0.1:{port}")
+    parser.set("server", "public-endpoint", f"{siteurl}/comments")
     if parser.has_section("rss"):
         parser.set("rss", "base", siteurl)
     work.mkdir(parents=True, exist_ok=True)
@@ -565,7 +568,10 @@ def run_dev(
             if isso_config:
                 derived = dev_isso_config(isso_config, work, siteurl)
                 api = stack.enter_context(comments.running(derived))
-                overrides["ISSO_URL"] = comments.public_url(derived)
+                # Same origin as production: the widget, its proof of work and
+                # its cookies under /comments/, passed on to Isso.
+                server.proxy_url = api.rstrip("/")
+                overrides["ISSO_URL"] = "/comments"
                 overrides["ISSO_API_URL"] = api
             session = DevSession(
                 Project(root, settings, content, work, overrides), state, _say

@@ -45,6 +45,7 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict
+from operator import itemgetter
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -52,6 +53,7 @@ import isso as isso_package
 from isso import config, core, html, make_app, wsgi
 from werkzeug.test import Client
 
+from piazza import isso_guard
 from piazza.comments import read_only
 from piazza.isso_moderation import Moderation
 from piazza.isso_staff import StaffBadges
@@ -136,7 +138,13 @@ class ThreadReads:
         ):
             return None
         arguments = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-        kept = tuple(sorted((k, v) for k, v in arguments if k in self.ARGUMENTS))
+        # Sorted by name only: a repeated argument keeps its order, since Isso
+        # answers for the first one (``?uri=/a/&uri=/b/`` is /a/'s thread).
+        kept = tuple(
+            sorted(
+                ((k, v) for k, v in arguments if k in self.ARGUMENTS), key=itemgetter(0)
+            )
+        )
         if not any(k == "uri" for k, _ in kept):
             return None
         return kept, self.origin(environ)
@@ -231,6 +239,7 @@ staff = StaffBadges.from_environment(isso, dbpath)  # piazza/isso_staff.py
 reads = ThreadReads(staff, dbpath, settings.getiter("general", "host"))
 # Our layers around Isso (each in its own module; see its docstring).
 layered = Moderation(reads, settings)
+guarded = isso_guard.from_isso(layered, settings)  # spam, proof of work, limits, bans
 
 
 def application(environ, start_response):
@@ -241,4 +250,4 @@ def application(environ, start_response):
             headers = [*headers, ("X-Accel-Expires", f"@{second}")]
         return start_response(status, headers, exc_info)
 
-    return layered(environ, start)
+    return guarded(environ, start)

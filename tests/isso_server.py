@@ -11,7 +11,10 @@
 configuration and a database of its own under the given folder: moderation
 off (a new comment is public at once), the guard off (a test may post as
 often as it likes), ``host`` the site's origin. ``running_isso_gunicorn``
-runs the same under gunicorn with deploy/gunicorn.conf.py, as production does.
+runs the same under gunicorn with deploy/gunicorn.conf.py, as production does,
+with its guard (piazza/isso_guard.py): the proof of work off unless asked
+for; ``proof`` solves a real (easy) challenge and gives the cookie a post
+needs when it is on (``new_comment(..., proof=True)`` does it itself).
 
 Isso trusts X-Forwarded-For (it listens on loopback only): ``reader`` sets
 the address it records for a comment. Isso refuses a vote from the address
@@ -71,14 +74,19 @@ def new_comment(
     title: str | None = None,
     email: str | None = None,
     reader: str = "203.0.113.7",
+    proof: bool = False,
 ) -> dict:
     """POST /new?uri=URI: the comment as Isso stored it (id, hash, mode...).
 
     The fields after ``text`` are keyword-only. ``title`` names the thread
     when this comment creates it (default: the uri; without one Isso would
     fetch the page from the site to read its title). ``reader`` is the
-    address Isso records (see the module's docstring).
+    address Isso records (see the module's docstring). ``proof``: solve a
+    proof of work first (gunicorn with the proof of work on).
     """
+    headers = {"X-Forwarded-For": reader}
+    if proof:
+        headers["Cookie"] = proof_cookie(base_url, reader=reader)
     body = {"text": text, "author": author, "website": website, "email": email}
     body = {key: value for key, value in body.items() if value is not None}
     body["parent"] = parent
@@ -86,8 +94,44 @@ def new_comment(
     return call(
         f"{base_url}/new?uri={urllib.parse.quote(uri)}",
         body,
-        headers={"X-Forwarded-For": reader},
+        headers=headers,
     )[2]
+
+
+def solve(challenge: dict) -> str:
+    """ALTCHA's payload for a challenge from GET /pow/challenge, solved."""
+    import base64
+
+    import altcha
+
+    made = altcha.ChallengeV1(
+        challenge["algorithm"],
+        challenge["challenge"],
+        challenge["maxNumber"],
+        challenge["salt"],
+        challenge["signature"],
+    )
+    solution = altcha.solve_challenge_v1(made)
+    assert solution is not None, "the challenge has no solution"
+    payload = {
+        "algorithm": challenge["algorithm"],
+        "challenge": challenge["challenge"],
+        "number": solution.number,
+        "salt": challenge["salt"],
+        "signature": challenge["signature"],
+    }
+    return base64.b64encode(json.dumps(payload).encode()).decode()
+
+
+def proof_cookie(base_url: str, *, reader: str = "203.0.113.7") -> str:
+    """A Cookie header carrying a fresh proof of work, solved as a browser
+    would (piazza/isso_guard.py)."""
+    headers = {"X-Forwarded-For": reader}
+    challenge = call(f"{base_url}/pow/challenge", headers=headers)[2]
+    _status, answer, _ = call(
+        f"{base_url}/pow/verify", {"payload": solve(challenge)}, headers=headers
+    )
+    return answer["Set-Cookie"].split(";")[0]
 
 
 def thread(base_url: str, uri: str) -> dict:
@@ -144,6 +188,9 @@ PRODUCTION_SECRETS = {
     "ISSO_SMTP_USERNAME": "commenti",
     "ISSO_SMTP_PASSWORD": "prova-smtp",
     "ISSO_NOTIFY_TO": "redazione@officineardesia.example",
+    # Not in isso.cfg: the key of the proof of work in front of Isso
+    # (piazza/isso_guard.py), which gunicorn.conf.py requires too.
+    "PIAZZA_ALTCHA_HMAC_KEY": "prova-altcha-0123456789abcdef",
 }
 
 
@@ -202,7 +249,8 @@ def running_isso_gunicorn(
     ``settings``: options to change, as for :func:`config`. With
     ``production`` (changes, maybe none, see :func:`production_config`) it
     runs deploy/isso.cfg itself, with :data:`PRODUCTION_SECRETS` in its
-    environment, instead of the tests' configuration. ``env`` adds variables.
+    environment, instead of the tests' configuration. ``env`` adds variables
+    (e.g. PIAZZA_PROOF_OF_WORK=on: off by default here, with a test key).
     """
     port = port or free_port()
     cfg, db, log = _prepare(folder, port, site, "gunicorn.log", settings)
@@ -211,10 +259,12 @@ def running_isso_gunicorn(
     env = {
         **os.environ,
         **(PRODUCTION_SECRETS if production is not None else {}),
-        **(env or {}),
         "ISSO_SETTINGS": str(cfg),
         "ISSO_BIND": f"127.0.0.1:{port}",
         "ISSO_WORKERS": str(workers),
+        "PIAZZA_PROOF_OF_WORK": "off",
+        "PIAZZA_ALTCHA_HMAC_KEY": "tests-only-" + "k" * 21,
+        **(env or {}),
     }
     command = [
         str(BIN / "gunicorn"),

@@ -25,6 +25,7 @@ from isso_server import (
     free_port,
     new_comment,
     production_config,
+    proof_cookie,
     running_isso,
     thread,
 )
@@ -291,14 +292,19 @@ def test_the_production_config_moderates_limits_and_logs_in(tmp_path):
                 time.sleep(0.1)
         assert public["require-author"] and public["feed"]
         uri = "/2026/moderato/"
-        status, _ = request(url, f"/new?uri={uri}", {"text": "Anonimo", "title": "M"})
+
+        def post(data):  # each post with a proof of work, solved as a browser would
+            cookie = proof_cookie(url, reader=READER)
+            return request(url, f"/new?uri={uri}", data, cookie=cookie)
+
+        status, _ = post({"text": "Anonimo", "title": "M"})
         assert status == 403  # the guard wants a name
         comment = {"text": "Da approvare.", "author": "Ada", "title": "M"}
-        status, made = request(url, f"/new?uri={uri}", comment)
+        status, made = post(comment)
         assert status == 202 and made["mode"] == 2  # waits for moderation
-        status, _ = request(url, f"/new?uri={uri}", comment)
+        status, _ = post(comment)
         assert status == 202
-        status, _ = request(url, f"/new?uri={uri}", comment)
+        status, _ = post(comment)
         assert status == 403  # more than 2 a minute from one reader
         status, shown = request(url, f"/?uri={uri}")
         assert status == 200 and shown["replies"] == []  # nothing public yet
@@ -325,9 +331,14 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def request(url, path, data=None, *, form=None, raw=False):
+READER = "198.51.100.20"
+
+
+def request(url, path, data=None, *, form=None, raw=False, cookie=None):
     """(status, JSON body or None) or, with ``raw``, (status, body, cookies)."""
-    headers = {"X-Forwarded-For": "198.51.100.20"}
+    headers = {"X-Forwarded-For": READER}
+    if cookie:
+        headers["Cookie"] = cookie
     body = None
     if data is not None:
         body = json.dumps(data).encode()
@@ -410,10 +421,17 @@ def test_the_tasks_refuse_bad_paths(isso, tmp_path):
 
 def _with_production_app(settings: Path, code: str, **env: str) -> str:
     """Run ``code`` in a fresh Python that imports the app as gunicorn does
-    (piazza.isso_wsgi, configured by ``settings``): its last line of output."""
+    (piazza.isso_wsgi, configured by ``settings``): its last line of output.
+    The proof of work is off (as in development): these posts come from a
+    test client that solves none (tests/test_isso_guard.py tests it)."""
     done = subprocess.run(
         [sys.executable, "-c", "import piazza.isso_wsgi as w\n" + code],
-        env={**os.environ, "ISSO_SETTINGS": str(settings), **env},
+        env={
+            **os.environ,
+            "ISSO_SETTINGS": str(settings),
+            "PIAZZA_PROOF_OF_WORK": "off",
+            **env,
+        },
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -131,7 +131,9 @@
     }
     var body = parse(text);
     var code = body && typeof body.error === "string" ? body.error : "";
-    if (["spam", "pow", "banned", "ratelimit"].indexOf(code) >= 0) {
+    // piazza/isso_guard.py's codes, as this script names its messages.
+    code = { "rate-limit": "ratelimit", thread: "refused" }[code] || code;
+    if (["spam", "pow", "banned", "ratelimit", "invalid"].indexOf(code) >= 0) {
       return code;
     }
     if (/ratelimit exceeded|direct responses/i.test(text)) {
@@ -434,6 +436,14 @@
       say(status, "unreachable", words("unreachable"));
     };
     document.body.appendChild(embed);
+    // The proof of work the comment server asks before a post
+    // (comments-pow.js, piazza/isso_guard.py).
+    if (script.getAttribute("data-pow")) {
+      var pow = document.createElement("script");
+      pow.src = script.getAttribute("data-pow");
+      pow.setAttribute("data-isso", isso);
+      document.body.appendChild(pow);
+    }
   }
 
   function setUpThread() {
