@@ -179,13 +179,30 @@ def test_running_starts_isso_and_stops_it(tmp_path):
     cfg = tmp_path / "isso.cfg"
     db = tmp_path / "db" / "comments.db"
     cfg.write_text(config(db, port, "http://127.0.0.1:8000"))
-    with running(cfg) as url:
+    with running(cfg, proof_of_work=False) as url:
         assert url == f"http://127.0.0.1:{port}"
         new_comment(url, "/a/", "ciao")
         assert thread(url, "/a/")["total_replies"] == 1
     assert count(db) == 1  # the db folder was created
     with pytest.raises(OSError):
         urllib.request.urlopen(f"{url}/config", timeout=2)
+
+
+def test_running_asks_a_proof_of_work_as_production_does(tmp_path):
+    """`invoke dev` runs Isso behind our layers: a post without a solved
+    challenge is refused and leaves no row; one with it goes through."""
+    port = free_port()
+    cfg = tmp_path / "isso.cfg"
+    db = tmp_path / "db" / "comments.db"
+    cfg.write_text(config(db, port, "http://127.0.0.1:8000"))
+    with running(cfg) as url:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            new_comment(url, "/a/", "senza prova")
+        assert refused.value.code == 403
+        assert json.loads(refused.value.read())["error"] == "pow"
+        new_comment(url, "/a/", "con la prova", proof=True)
+        assert thread(url, "/a/")["total_replies"] == 1
+    assert count(db) == 1
 
 
 def test_running_reports_why_isso_did_not_start(tmp_path):

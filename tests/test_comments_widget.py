@@ -115,6 +115,8 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
                     "FEED_DOMAIN": site,
                     "ISSO_API_URL": isso.url,
                     "COMMUNITY_CACHE_DIR": str(base / "no-cache"),
+                    # Isso's own server here, without our proof of work.
+                    "COMMENTS_PROOF_OF_WORK": False,
                 },
             )
         assert result.returncode == 0, result.log
