@@ -55,6 +55,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import dump_cookie
 from werkzeug.routing import Map, Rule
+from werkzeug.test import run_wsgi_app
 from werkzeug.wrappers import Request, Response
 
 from piazza import commentstore, moderation
@@ -284,19 +285,8 @@ class Moderation:
             "CONTENT_LENGTH": str(len(body)),
             "wsgi.input": io.BytesIO(body),
         }
-        answered: list[str] = []
-
-        def start(status, headers, exc_info=None):
-            answered.append(status)
-            return lambda chunk: None
-
-        result = self.app(environ, start)
-        try:
-            content = b"".join(result)
-        finally:
-            if hasattr(result, "close"):
-                result.close()
-        return int(answered[0].split()[0]), content
+        result, status, _headers = run_wsgi_app(self.app, environ, buffered=True)
+        return int(status.split()[0]), b"".join(result)
 
     def _moderate(self, request: Request, comment_id: int, action: str, data=None):
         key = self.signer.dumps(comment_id)

@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from isso import Isso
 from itsdangerous import BadData
 from werkzeug.http import parse_cookie
+from werkzeug.test import run_wsgi_app
 
 from piazza.commentstore import connect, ensure_schema, immediate
 from piazza.staff import StaffDirectory, load_staff, staff_file
@@ -182,21 +183,11 @@ class StaffBadges:
         try:
             if kind is None:
                 return self.app(environ, start_response)
-            answered: list = []
-
-            def start(status, headers, exc_info=None):
-                answered[:] = [status, headers, exc_info]
-                return lambda data: None  # write(): Isso's app never calls it
-
-            result = self.app(environ, start)
-            try:
-                body = b"".join(result)
-            finally:
-                if hasattr(result, "close"):
-                    result.close()
+            result, status, answered = run_wsgi_app(self.app, environ, buffered=True)
+            body = b"".join(result)
         finally:
             _writing.reset(token)
-        status, headers, exc_info = answered
+        headers = answered.to_wsgi_list()
         if status[:3] in ("200", "201", "202"):
             new = self.rewrite(kind, body)
             if new is not body:
@@ -205,7 +196,7 @@ class StaffBadges:
                     (k, str(len(body)) if k.lower() == "content-length" else v)
                     for k, v in headers
                 ]
-        start_response(status, headers, exc_info)
+        start_response(status, headers)
         return [body]
 
     # --- the answers --------------------------------------------------------

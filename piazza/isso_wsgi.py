@@ -51,7 +51,7 @@ from urllib.parse import parse_qsl
 
 import isso as isso_package
 from isso import config, core, html, make_app, wsgi
-from werkzeug.test import Client
+from werkzeug.test import Client, run_wsgi_app
 
 from piazza import isso_guard
 from piazza.comments import read_only
@@ -178,22 +178,14 @@ class ThreadReads:
             status, headers, body = kept
             start_response(status, list(headers))
             return [body]
-        answered: list = []
-
-        def start(status, headers, exc_info=None):
-            answered[:] = [status, list(headers)]
-            return start_response(status, headers, exc_info)
-
-        result = self.app(environ, start)
-        try:
-            body = b"".join(result)
-        finally:
-            if hasattr(result, "close"):
-                result.close()
-        if answered and answered[0].startswith("200"):
+        result, status, answered = run_wsgi_app(self.app, environ, buffered=True)
+        body = b"".join(result)
+        headers = answered.to_wsgi_list()
+        start_response(status, headers)
+        if status.startswith("200"):
             with self.lock:
                 if self.generation == generation and key not in self.answers:
-                    self._keep(key, (answered[0], answered[1], body))
+                    self._keep(key, (status, headers, body))
         return [body]
 
 
