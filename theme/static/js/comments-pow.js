@@ -25,6 +25,24 @@
   var BATCH = 500;
   var state = "none"; // none | solving | ready | off
   var expires = 0;
+  // A submit pressed before the proof was ready waits for it, then goes on;
+  // if the proof fails, it goes through once and the server says why.
+  var waiting = null;
+  var passThrough = false;
+
+  function fresh() {
+    return state === "ready" && Date.now() / 1000 < expires - 30;
+  }
+
+  function release(proved) {
+    if (!waiting) {
+      return;
+    }
+    var submit = waiting;
+    waiting = null;
+    passThrough = !proved;
+    submit.click();
+  }
   var encoder = new TextEncoder();
 
   function hex(buffer) {
@@ -56,8 +74,7 @@
   }
 
   function prove() {
-    var fresh = state === "ready" && Date.now() / 1000 < expires - 30;
-    if (state === "solving" || state === "off" || fresh) {
+    if (state === "solving" || state === "off" || fresh()) {
       return;
     }
     state = "solving";
@@ -66,6 +83,7 @@
       .then(function (response) {
         if (response.status === 404) {
           state = "off";
+          release(false);
           return null;
         }
         if (!response.ok) {
@@ -85,6 +103,7 @@
           if (state === "solving") {
             state = "none";
           }
+          release(false);
           return null;
         }
         var payload = btoa(
@@ -117,10 +136,12 @@
           expires = answer.expires;
           state = "ready";
           document.documentElement.setAttribute("data-comments-pow", "ready");
+          release(true);
         }
       })
       .catch(function () {
         state = "none"; // the next focus tries again
+        release(false);
       });
   }
 
@@ -130,17 +151,32 @@
     }
   });
   // A submit spends the proof: the next focus solves a new one (after this
-  // click's own request has left with the current cookie).
+  // click's own request has left with the current cookie). A submit pressed
+  // before the proof is ready is held until it is (Isso's script never sees
+  // the first press).
   document.addEventListener(
     "click",
     function (event) {
-      var submit = event.target.closest && event.target.closest(".isso-postbox [type=submit]");
-      if (submit && state === "ready") {
+      var submit =
+        event.target.closest && event.target.closest(".isso-postbox [type=submit]");
+      if (!submit) {
+        return;
+      }
+      if (fresh()) {
         setTimeout(function () {
           state = "none";
           document.documentElement.removeAttribute("data-comments-pow");
         }, 0);
+        return;
       }
+      if (state === "off" || passThrough) {
+        passThrough = false;
+        return;
+      }
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      waiting = submit;
+      prove();
     },
     true
   );
