@@ -234,7 +234,20 @@ layered = Moderation(reads, settings)
 guarded = isso_guard.from_isso(layered, settings)  # spam, proof of work, limits, bans
 
 
+def doubled_prefix(environ) -> bool:
+    """Whether the path starts with the prefix nginx already took off
+    (``/comments/comments/login/``): Isso would take it off again and answer
+    its own login, admin and edit routes, past our layers. No route of ours
+    or Isso's starts with it."""
+    script = environ.get("HTTP_X_SCRIPT_NAME", "").rstrip("/")
+    path = environ.get("PATH_INFO", "")
+    return bool(script) and (path == script or path.startswith(script + "/"))
+
+
 def application(environ, start_response):
+    if doubled_prefix(environ):
+        start_response("404 NOT FOUND", [("Content-Type", "text/plain; charset=utf-8")])
+        return [b"Not Found"]
     second = int(time.time())
 
     def start(status, headers, exc_info=None):

@@ -71,7 +71,10 @@ class Stack:
             "127.0.0.1", self.https_port, context=self.context, timeout=20
         )
         try:
-            body = None if data is None else json.dumps(data).encode()
+            if data is None or isinstance(data, bytes):
+                body = data  # bytes: sent exactly as given
+            else:
+                body = json.dumps(data).encode()
             sent = {"Content-Type": "application/json", **(headers or {})}
             conn.request(method, path, body=body, headers=sent)
             response = conn.getresponse()
@@ -504,3 +507,51 @@ def test_a_file_broken_at_start_stops_the_start_naming_the_line(tmp_path):
     threads.write_text('{"threads": ["/a/"]}')
     with pytest.raises(GuardError, match=r"threads\.json"):
         WatchedFile(threads, lambda text: parse_threads(text, str(threads)), None)
+
+
+def test_a_body_isso_would_read_otherwise_is_refused_not_passed_on(stack):
+    """Isso decodes bytes that are not UTF-8 leniently; the guard must not
+    let such a body through unjudged (found by a review: spam, no proof, a
+    thread of the sender's choosing, all published)."""
+    spam = '{"text": "compra viagra http://a.example http://b.example \xff",'
+    spam += ' "author": "X", "title": "Titolo scelto da chi scrive"}'
+    before = stack.counts()
+    status, _h, body = stack.nginx(
+        "POST", "/comments/new?uri=/2026/altrove/", spam.encode("latin-1")
+    )
+    assert (status, body["error"]) == (403, "invalid")
+    assert stack.counts() == before
+    # The same trick on an edit of a published comment.
+    reader = "10.0.30.1"
+    status, headers, made = stack.post("/2026/modifica/", "Bel post!", reader=reader)
+    _approve(stack, made["id"])
+    cookie = headers.get_all("Set-Cookie")[0].split(";")[0]
+    edit = '{"text": "compra viagra http://a.example http://b.example \xff"}'
+    status, _h, body = stack.nginx(
+        "PUT", f"/comments/id/{made['id']}", edit.encode("latin-1"), {"Cookie": cookie}
+    )
+    assert (status, body["error"]) == (403, "invalid")
+    with sqlite3.connect(stack.db) as db:
+        text, mode = db.execute(
+            "SELECT text, mode FROM comments WHERE id = ?", (made["id"],)
+        ).fetchone()
+    assert (text, mode) == ("Bel post!", 1)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/comments/comments/login/"),
+        ("GET", "/comments/comments/admin/"),
+        ("GET", "/comments/comments/info"),
+        ("POST", "/comments/comments/new?uri=/2026/modifica/"),
+        ("PUT", "/comments/comments/id/1"),
+    ],
+)
+def test_a_doubled_prefix_reaches_nothing(stack, method, path):
+    """nginx takes /comments off and tells Isso it did (X-Script-Name); Isso
+    would take a second /comments off and answer its own login (no lockout),
+    admin and edit routes past our layers (found by a review)."""
+    data = {"text": "Ciao da Chiara", "author": "Chiara Valsecchi"}
+    status, _h, _b = stack.nginx(method, path, None if method == "GET" else data)
+    assert status == 404
