@@ -47,11 +47,11 @@ import time
 from collections import OrderedDict
 from operator import itemgetter
 from pathlib import Path
-from urllib.parse import parse_qsl
 
 import isso as isso_package
 from isso import config, core, html, make_app, wsgi
 from werkzeug.test import Client, run_wsgi_app
+from werkzeug.wrappers import Request
 
 from piazza import isso_guard
 from piazza.comments import read_only
@@ -137,7 +137,13 @@ class ThreadReads:
             or environ.get("PATH_INFO", "/") != "/"
         ):
             return None
-        arguments = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        # Parsed by Werkzeug as Isso parses them (bytes that are not UTF-8
+        # stay percent-encoded), so two arguments Isso tells apart never
+        # share a key.
+        try:
+            arguments = Request(environ).args.items(multi=True)
+        except UnicodeError:
+            return None  # Isso answers that itself
         # Sorted by name only: a repeated argument keeps its order, since Isso
         # answers for the first one (``?uri=/a/&uri=/b/`` is /a/'s thread).
         kept = tuple(

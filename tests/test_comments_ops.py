@@ -557,3 +557,26 @@ after = client.get("/?uri=/uno/").json["total_replies"]
 print(before, after)
 """
     assert _with_production_app(settings, code).split() == ["2", "1"]
+
+
+def test_kept_thread_reads_key_arguments_as_isso_reads_them(tmp_path):
+    """Isso keeps bytes that are not UTF-8 percent-encoded (%FF); a key made
+    by another parser would turn them into U+FFFD and give one thread's
+    answer for another (found by a review)."""
+    settings = tmp_path / "isso.cfg"
+    settings.write_text(config(tmp_path / "comments.db", free_port(), "http://a.b"))
+    code = """
+import json
+from werkzeug.test import Client
+client = Client(w.application)
+client.post("/new?uri=/a%EF%BF%BD/", json={"text": "Sostituito.", "title": "T"})
+client.post("/new?uri=/a%FF/", json={"text": "Grezzo.", "title": "T"})
+texts = []
+for query in ["uri=/a%EF%BF%BD/", "uri=/a%FF/"] * 2:
+    answer = client.get("/?" + query)
+    texts.append([c["text"] for c in answer.json["replies"]])
+print(json.dumps(texts))
+"""
+    texts = json.loads(_with_production_app(settings, code))
+    replaced, raw = ["<p>Sostituito.</p>"], ["<p>Grezzo.</p>"]
+    assert texts == [replaced, raw, replaced, raw]
