@@ -17,10 +17,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import free_port, run_pelican
-from isso_server import IssoServer, running_isso, running_isso_gunicorn
+from conftest import free_port
+from isso_server import IssoServer, running_isso_gunicorn
 from nginx_server import running_nginx
-from test_comments_widget import LANGS, MESSAGES, Reader, translated, uri, write
+from test_comments_widget import (
+    LANGS,
+    MESSAGES,
+    Reader,
+    build_for,
+    translated,
+    uri,
+    write,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -63,17 +71,7 @@ def stack(tmp_path_factory) -> Iterator[GuardedStack]:
     isso_port = free_port()
     with running_nginx(base, output, isso_port) as nginx:
         site = f"https://127.0.0.1:{nginx.local.https_port}"
-        with running_isso(base / "isso-build", site) as isso:
-            result = run_pelican(
-                output,
-                overrides={
-                    "SITEURL": site,
-                    "FEED_DOMAIN": site,
-                    "ISSO_API_URL": isso.url,
-                    "COMMUNITY_CACHE_DIR": str(base / "no-cache"),
-                },
-            )
-        assert result.returncode == 0, result.log
+        build_for(site, base)
         env = {
             "PIAZZA_PROOF_OF_WORK": "on",
             "PIAZZA_POW_DIFFICULTY": "5000",

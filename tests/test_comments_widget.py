@@ -99,6 +99,25 @@ class Stack:
             yield isso
 
 
+def build_for(site: str, base: Path, **overrides) -> Path:
+    """The sample site built for ``site`` into ``base``/output, its static
+    comments read from an empty Isso of its own."""
+    output = base / "output"
+    with running_isso(base / "isso-build", site) as isso:
+        result = run_pelican(
+            output,
+            overrides={
+                "SITEURL": site,
+                "FEED_DOMAIN": site,
+                "ISSO_API_URL": isso.url,
+                "COMMUNITY_CACHE_DIR": str(base / "no-cache"),
+                **overrides,
+            },
+        )
+    assert result.returncode == 0, result.log
+    return output
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> Iterator[Stack]:
     base = tmp_path_factory.mktemp("widget")
@@ -107,19 +126,8 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     output.mkdir()
     with running_nginx(base, output, isso_port) as nginx:
         site = f"https://127.0.0.1:{nginx.local.https_port}"
-        with running_isso(base / "isso-build", site) as isso:
-            result = run_pelican(
-                output,
-                overrides={
-                    "SITEURL": site,
-                    "FEED_DOMAIN": site,
-                    "ISSO_API_URL": isso.url,
-                    "COMMUNITY_CACHE_DIR": str(base / "no-cache"),
-                    # Isso's own server here, without our proof of work.
-                    "COMMENTS_PROOF_OF_WORK": False,
-                },
-            )
-        assert result.returncode == 0, result.log
+        # Isso's own server here, without our proof of work.
+        build_for(site, base, COMMENTS_PROOF_OF_WORK=False)
         yield Stack(site, output, base, isso_port)
 
 
