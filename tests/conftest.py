@@ -114,8 +114,15 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 @contextlib.contextmanager
 def serve_directory(root: Path, port: int) -> Iterator[str]:
     """Serve a folder over HTTP on 127.0.0.1:port for the duration."""
-    handler = functools.partial(_QuietHandler, directory=str(root))
+    with serving(functools.partial(_QuietHandler, directory=str(root)), port) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serving(handler, port: int = 0) -> Iterator[str]:
+    """An http.server ``handler`` on 127.0.0.1:port (0: a free one), its URL."""
     server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -10,6 +10,11 @@ no-cache`` for browsers):
     ``{"ideas": [idea, ...]}``, public ideas, newest first.
 ``GET /ideas/<id>``
     one idea; 404 for an unknown one or one still in the queue.
+``GET /snapshot``
+    ``{"generated", "budget", "recent_days", "ideas": [idea + "recent"]}``:
+    every public idea, oldest first, with its whole history and ``recent``,
+    the support it received in the last ``recent_days`` days (still
+    active). What the build renders the board from (piazza/ideasnapshot.py).
 ``GET /counts?ids=1,2,3``
     ``{"counts": {"1": {"supporters": n, "confirmed": m}, ...}}`` for up to
     200 ideas in one request (the board's one request per page). An idea
@@ -105,6 +110,7 @@ URLS = Map(
             methods=["DELETE"],
         ),
         Rule("/counts", endpoint="counts", methods=["GET"]),
+        Rule("/snapshot", endpoint="snapshot", methods=["GET"]),
         Rule("/me", endpoint="me", methods=["GET"]),
         Rule("/me/email", endpoint="email", methods=["POST"]),
         Rule("/confirm", endpoint="confirm", methods=["GET"]),
@@ -328,6 +334,21 @@ class IdeasApp:
         )
 
     # --- one reader's ---------------------------------------------------------
+
+    def on_snapshot(self, request: Request) -> Response:
+        now = time.time()
+        found, recent = store.snapshot(self.db.connection(), now)
+        return self._json(
+            {
+                "generated": _date(now),
+                "budget": self.settings.vote_budget,
+                "recent_days": store.RECENT_DAYS,
+                "ideas": [
+                    {**idea_json(idea), "recent": recent[idea.id]} for idea in found
+                ],
+            },
+            shared=True,
+        )
 
     def on_challenge(self, request: Request) -> Response:
         return self._json(self.verifier.challenge())

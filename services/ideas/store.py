@@ -246,6 +246,42 @@ def ideas(
     return [_idea(db, row, numbers.get(row[0], Counts(0, 0))) for row in rows]
 
 
+RECENT_DAYS = 30  # "trending": support given in the last 30 days
+
+
+def snapshot(db: sqlite3.Connection, now: float) -> tuple[list[Idea], dict[int, int]]:
+    """Every public idea with its counts and whole history (for the build),
+    and the support each received in the last RECENT_DAYS days (votes still
+    active, given since then). One read transaction: the numbers agree."""
+    db.execute("BEGIN")
+    try:
+        rows = db.execute(
+            f"SELECT {_IDEA_COLUMNS} FROM ideas WHERE published IS NOT NULL ORDER BY id"
+        ).fetchall()
+        numbers = counts(db, [row[0] for row in rows])
+        changes: dict[int, list[Change]] = {}
+        for idea_id, *change in db.execute(
+            "SELECT h.idea_id, h.status, h.answer_it, h.answer_en, h.created "
+            "FROM history h JOIN ideas i ON i.id = h.idea_id "
+            "WHERE i.published IS NOT NULL ORDER BY h.idea_id, h.id"
+        ):
+            changes.setdefault(idea_id, []).append(Change(*change))
+        recent = dict(
+            db.execute(
+                "SELECT idea_id, COUNT(*) FROM votes WHERE created > ? "
+                "GROUP BY idea_id",
+                (now - RECENT_DAYS * DAY,),
+            ).fetchall()
+        )
+    finally:
+        db.execute("COMMIT")
+    found = [
+        _idea(db, row, numbers.get(row[0], Counts(0, 0)), changes.get(row[0], ()))
+        for row in rows
+    ]
+    return found, {idea.id: recent.get(idea.id, 0) for idea in found}
+
+
 def ballot(db: sqlite3.Connection, voter: str, budget: int) -> Ballot:
     """What ``voter`` supports and how much of their budget is left."""
     rows = db.execute(
