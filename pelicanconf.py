@@ -81,7 +81,12 @@ AUTHORS_URL = "autori/"
 AUTHORS_SAVE_AS = "autori/index.html"
 ARCHIVES_URL = "archivio/"
 ARCHIVES_SAVE_AS = "archivio/index.html"
-YEAR_ARCHIVE_SAVE_AS = ""
+YEAR_ARCHIVE_SAVE_AS = ""  # Pelican's own: off; plugins/multilang writes them
+# One archive page per year and language (archivio/2026/, en/archivio/2026/);
+# archivio/ lists the years and the latest posts, so no page grows with the
+# age of the blog.
+PIAZZA_YEAR_ARCHIVE_SAVE_AS = "archivio/{year}/index.html"
+ARCHIVE_LATEST = 20  # posts listed on archivio/ under the years
 MONTH_ARCHIVE_SAVE_AS = ""
 INDEX_SAVE_AS = "index.html"
 DIRECT_TEMPLATES = ["index", "categories", "tags", "authors", "archives", "404"]

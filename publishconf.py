@@ -30,21 +30,15 @@ DRAFT_LANG_SAVE_AS = ""
 DRAFT_PAGE_SAVE_AS = ""
 DRAFT_PAGE_LANG_SAVE_AS = ""
 
-# Pre-compressed .gz and .br siblings of text files, served by nginx's
-# gzip_static/brotli_static (deploy/nginx.conf). Production only: brotli at its
-# best quality is slow, and development doesn't need it.
-PLUGINS = [*PLUGINS, "pelican.plugins.precompress"]
-PRECOMPRESS_GZIP = True
-PRECOMPRESS_BROTLI = True
-PRECOMPRESS_ZSTANDARD = False
-PRECOMPRESS_MIN_SIZE = 256
-PRECOMPRESS_TEXT_EXTENSIONS = {
-    ".atom",
-    ".css",
-    ".html",
-    ".js",
-    ".json",
-    ".svg",
-    ".txt",
-    ".xml",
-}
+# Pre-compressed .br and .gz siblings of text files, served by nginx's
+# brotli_static/gzip_static (deploy/nginx.conf). Production only. Made once
+# per file version (a cache by content hash in var/compressed/) on every core,
+# so a republish compresses only what changed (plugins/compressed/settings.py
+# lists the settings and why brotli runs at quality 5).
+PLUGINS = [*PLUGINS, "compressed"]
+
+# Markdown read once per version of each source (plugins/readcache: Pelican's
+# reader cache in a folder fingerprinted by the settings and code that read
+# it, files told apart by content hash), so a republish reads what changed.
+PLUGINS = [*PLUGINS, "readcache"]
+READ_CACHE = True

@@ -5,7 +5,7 @@ a first publish to an empty target, then a republish after changing one post.
 The baseline, measured in the same run, is what pelican-quickstart's publish
 does: a bare ``rsync -a --delete`` of a fresh build over the live folder.
 
-    python bench/bench_publish.py [--posts 2000] [--runs 3]
+    python bench/bench_publish.py [--posts 2000] [--runs 3] [--before]
 
 Targets (issue 5): at 2,000 posts the check takes under 25% of the build; the
 upload of a one-post change takes under 2 s and sends under 5% of the site.
@@ -37,7 +37,11 @@ from synth import make_site  # noqa: E402
 
 from piazza.publish import PublishResult, publish  # noqa: E402
 
-PRECOMPRESS = "pelican.plugins.precompress"
+# "Before" (--before): what the build did until plugins/compressed, with
+# pelican-precompress: every file compressed again at every publish, brotli at
+# quality 11. Reproduced with the same plugin: quality 11 and an empty cache
+# for each publish.
+BEFORE = {"COMPRESSED_BROTLI_QUALITY": 11}
 
 
 @dataclass(frozen=True)
@@ -46,20 +50,6 @@ class Run:
     again: PublishResult
     baseline_seconds: float
     baseline_bytes: int
-
-
-def production_overrides() -> dict:
-    """Enable pre-compression if publishconf.py does not (yet)."""
-    from pelican.settings import read_settings  # noqa: PLC0415 (slow import)
-
-    plugins = list(read_settings(str(ROOT / "publishconf.py")).get("PLUGINS") or [])
-    if PRECOMPRESS in plugins:
-        return {}
-    return {
-        "PLUGINS": [*plugins, PRECOMPRESS],
-        "PRECOMPRESS_ZSTANDARD": False,
-        "PRECOMPRESS_MIN_SIZE": 256,
-    }
 
 
 def fresh_copy(source: Path, dest: Path, mtime: float) -> Path:
@@ -92,14 +82,22 @@ def change_one_post(content: Path) -> None:
         handle.write("\n\nUna frase aggiunta per il benchmark.\n")
 
 
-def one_run(content_source: Path, work: Path, overrides: dict) -> Run:
+def one_run(content_source: Path, work: Path, *, before: bool = False) -> Run:
+    """A first publish (an empty compression cache), then one after a
+    one-post change (the cache warm; with ``before``, empty again)."""
     quiet = Console(file=io.StringIO())
     content = shutil.copytree(content_source, work / "content")
     target = work / "target"
     target.mkdir()
-    first = publish(str(target), content=content, overrides=overrides, console=quiet)
+    settings = BEFORE if before else {}
+
+    def overrides(publish_number: int) -> dict:
+        cache = work / f"compressed-{publish_number if before else 0}"
+        return {**settings, "COMPRESSED_CACHE_PATH": str(cache)}
+
+    first = publish(str(target), content=content, overrides=overrides(1), console=quiet)
     change_one_post(content)
-    again = publish(str(target), content=content, overrides=overrides, console=quiet)
+    again = publish(str(target), content=content, overrides=overrides(2), console=quiet)
     mirror = work / "mirror"
     now = time.time()
     releases = target / "releases"
@@ -153,24 +151,37 @@ def report(label: str, runs: list[Run]) -> None:
     )
 
 
+def compare(ours: list[Run], before: list[Run]) -> None:
+    """Ours against the way publishing compressed before, side by side."""
+    print(f"\n  {'publish (end to end)':40}{'ours':>12}{'before':>12}{'ratio':>8}")
+    for name, pick in (
+        ("first publish", lambda run: run.first),
+        ("republish, one post changed", lambda run: run.again),
+    ):
+        mine = median(pick(r).timings.total for r in ours)
+        then = median(pick(r).timings.total for r in before)
+        print(f"  {name:40}{mine:10.2f} s{then:10.2f} s{mine / then:8.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-synthetic", action="store_true")
+    parser.add_argument(
+        "--before",
+        action="store_true",
+        help="also measure once how publishing compressed before plugins/compressed",
+    )
     args = parser.parse_args()
-    overrides = production_overrides()
     print(
         f"bench_publish: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
         f"target: a local folder; baseline: rsync -a --delete of a fresh build"
     )
-    if overrides:
-        print("  (publishconf.py lacks pelican-precompress: enabled here for the run)")
     with tempfile.TemporaryDirectory(prefix="bench-publish-") as tmp:
         work = Path(tmp)
         sample = [
-            one_run(ROOT / "content", work / f"sample-{i}", overrides)
-            for i in range(args.runs)
+            one_run(ROOT / "content", work / f"sample-{i}") for i in range(args.runs)
         ]
         report("sample site", sample)
         if not args.skip_synthetic:
@@ -179,10 +190,16 @@ def main() -> None:
                 if not (content / folder).exists():
                     shutil.copytree(ROOT / "content" / folder, content / folder)
             synthetic = [
-                one_run(content, work / f"synth-{i}", overrides)
-                for i in range(args.runs)
+                one_run(content, work / f"synth-{i}") for i in range(args.runs)
             ]
             report(f"synthetic site, {args.posts:,} posts (it + en)", synthetic)
+            if args.before:
+                before = [one_run(content, work / "before", before=True)]
+                report(
+                    f"BEFORE (all recompressed, brotli 11), {args.posts:,} posts",
+                    before,
+                )
+                compare(synthetic, before)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from piazza.comments import backup, restore
 from piazza.nginxconf import BROTLI_STATIC_MODULE
 from piazza.publish import publish, rollback
 
-PRECOMPRESS = "pelican.plugins.precompress"
+PRECOMPRESS = "compressed"  # plugins/compressed
 
 
 def publishconf_plugins() -> list[str]:
@@ -40,7 +40,7 @@ def publishconf_plugins() -> list[str]:
 def test_publishconf_enables_precompression():
     plugins = publishconf_plugins()
     assert PRECOMPRESS in plugins, (
-        "publishconf.py should add 'pelican.plugins.precompress' to PLUGINS so the "
+        "publishconf.py should add 'compressed' to PLUGINS so the "
         "published site carries .gz and .br files (deploy/nginx.conf serves them)"
     )
 
@@ -73,11 +73,7 @@ def served(tmp_path_factory) -> Iterator[Served]:
     if PRECOMPRESS not in publishconf_plugins():
         # Until publishconf.py enables it (see the test above), enable it here so
         # the serving of pre-compressed files is still exercised.
-        overrides = {
-            "PLUGINS": [*publishconf_plugins(), PRECOMPRESS],
-            "PRECOMPRESS_ZSTANDARD": False,
-            "PRECOMPRESS_MIN_SIZE": 256,
-        }
+        overrides = {"PLUGINS": [*publishconf_plugins(), PRECOMPRESS]}
     first = publish(str(target), content=content, overrides=overrides, console=quiet)
     (content / "posts" / "servito.it.md").write_text(
         "Title: Servito da nginx\nDate: 2026-04-02 10:00\nCategory: Azienda\n"

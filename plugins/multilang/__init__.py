@@ -15,4 +15,5 @@ from multilang import glue
 def register() -> None:
     signals.generator_init.connect(glue.install_template_helpers)
     signals.article_writer_finalized.connect(glue.write_language_listings)
+    signals.article_writer_finalized.connect(glue.write_year_archives)
     signals.feed_generated.connect(glue.label_feed_categories)

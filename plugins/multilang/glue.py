@@ -232,6 +232,52 @@ def write_language_listings(generator: Any, writer: Any) -> None:
                 )
 
 
+def year_archives(dates: list[Any]) -> list[tuple[int, list[Any]]]:
+    """Posts by year, newest year first, each year's newest post first."""
+    years: dict[int, list[Any]] = {}
+    for article in dates:
+        years.setdefault(article.date.year, []).append(article)
+    return [
+        (year, sorted(years[year], key=lambda a: a.date, reverse=True))
+        for year in sorted(years, reverse=True)
+    ]
+
+
+def write_year_archives(generator: Any, writer: Any) -> None:
+    """One archive page per year and language (``archivio/2026/``,
+    ``en/archivio/2026/``): the archive's own page lists the years, so no
+    listing grows with the age of the blog (YEAR_ARCHIVE_SAVE_AS, a pattern
+    with ``{year}``)."""
+    settings = generator.settings
+    pattern = settings.get("PIAZZA_YEAR_ARCHIVE_SAVE_AS", "")
+    if generator.__class__.__name__ != "ArticlesGenerator" or not pattern:
+        return
+    default_lang = settings["DEFAULT_LANG"]
+    write = partial(writer.write_file, relative_urls=settings["RELATIVE_URLS"])
+    template = generator.get_template("period_archives")
+    for lang in _languages(settings):
+        prefix = lang_prefix(lang, default_lang)
+        dates = localize(generator.dates, lang)
+        years = year_archives(dates)
+        counts = [(year, len(posts)) for year, posts in years]
+        for year, posts in years:
+            save_as = prefix + pattern.format(year=year)
+            write(
+                save_as,
+                template,
+                generator.context,
+                articles=posts,
+                dates=posts,
+                period=(year,),
+                years=counts,
+                blog=True,
+                template_name="period_archives",
+                page_name=save_as.rsplit(".", 1)[0],
+                url=url_of_output(save_as),
+                lang=lang,
+            )
+
+
 def label_feed_categories(context: dict[str, Any], feed: Any) -> None:
     """Name each feed entry's category and tags in the entry's own language.
 
