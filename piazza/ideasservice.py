@@ -14,22 +14,17 @@ links of confirmation e-mails pointing at the dev site.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import os
 import secrets
-import subprocess
-import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from piazza.processes import stop
+from piazza.processes import LoggedServer, gunicorn_executable
 
 PUBLIC_PATH = "/idee-api/"
-DEFAULT_PORT = 8090
 
 
 class IdeasServiceError(Exception):
@@ -45,11 +40,6 @@ def answers(url: str, timeout: float = 1.0) -> bool:
         return False
 
 
-def _gunicorn() -> str:
-    local = Path(sys.executable).parent / "gunicorn"
-    return str(local) if local.exists() else "gunicorn"
-
-
 def environment(root: Path, port: int, siteurl: str) -> dict[str, str]:
     """The service's environment for a dev session on ``siteurl``."""
     env = {**os.environ}
@@ -62,13 +52,6 @@ def environment(root: Path, port: int, siteurl: str) -> dict[str, str]:
     env["IDEAS_PUBLIC_PATH"] = PUBLIC_PATH
     env["IDEAS_PUBLIC_URL"] = siteurl.rstrip("/") + PUBLIC_PATH.rstrip("/")
     return env
-
-
-def _forward(stream, tail: collections.deque) -> None:
-    """Pass the service's log on to our stderr, keeping its last lines."""
-    for line in stream:
-        tail.append(line)
-        sys.stderr.write(line)
 
 
 @contextlib.contextmanager
@@ -93,26 +76,23 @@ def running(
         )
     env = environment(root, port, siteurl)
     Path(env["IDEAS_DB"]).parent.mkdir(parents=True, exist_ok=True)
-    process = subprocess.Popen(
-        [_gunicorn(), "--config", str(config), "--access-logfile", "/dev/null"],
+    server = LoggedServer(
+        [
+            gunicorn_executable(),
+            "--config",
+            str(config),
+            "--access-logfile",
+            "/dev/null",
+        ],
         cwd=root,
         env=env,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-        errors="replace",
     )
-    tail: collections.deque[str] = collections.deque(maxlen=30)
-    reader = threading.Thread(target=_forward, args=(process.stderr, tail), daemon=True)
-    reader.start()
     try:
         deadline = time.monotonic() + timeout
         while not answers(url, timeout=0.5):
-            if process.poll() is not None:
-                reader.join(timeout=2)
+            if server.exited() is not None:
                 raise IdeasServiceError(
-                    f"it stopped with status {process.returncode}:\n"
-                    f"{''.join(tail).rstrip()}"
+                    f"it stopped with status {server.exited()}:\n{server.last_words()}"
                 )
             if time.monotonic() > deadline:
                 raise IdeasServiceError(f"it did not answer at {url} in {timeout:g} s")
@@ -120,4 +100,4 @@ def running(
         print(f"The ideas service is running at {url}/ ({env['IDEAS_DB']})", flush=True)  # noqa: T201
         yield url
     finally:
-        stop(process)
+        server.stop()
