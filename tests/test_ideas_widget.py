@@ -617,3 +617,17 @@ def test_every_error_code_of_the_service_has_its_words_in_both_languages():
     script = (ROOT / "theme" / "static" / "js" / "ideas.js").read_text()
     (listed,) = re.findall(r"var ERRORS = \[([^\]]*)\]", script)
     assert codes | {"network"} <= set(re.findall(r'"(\w+)"', listed))
+
+
+@pytest.mark.validator
+def test_the_widgets_markup_is_valid_html(tmp_path):
+    from test_html_validity import vnu_errors
+
+    pages = []
+    for lang in LANGS:
+        page = tmp_path / f"board-{lang}.html"
+        ideas = [{"id": 1, "title": "Una sella più bassa", "supporters": 3,
+                  "confirmed": 1, "status": "proposed"}]  # fmt: skip
+        page.write_text(render_board(lang, ideas), encoding="utf-8")
+        pages.append(str(page))
+    assert vnu_errors(pages) == []
