@@ -198,6 +198,13 @@ class Reader:
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
         self.page.on("response", self._response)
+        self.api_calls: list[str] = []  # "GET /counts", "POST /ideas/3/vote"
+        self.page.on("request", self._request)
+
+    def _request(self, request) -> None:
+        path = urlsplit(request.url).path
+        if path.startswith(API + "/"):
+            self.api_calls.append(f"{request.method} {path[len(API) :]}")
 
     def _console(self, message) -> None:
         if message.type in ("error", "warning"):
@@ -305,6 +312,14 @@ def test_a_reader_supports_withdraws_and_supports_again(stack, reader, lang):
     before = stack.supporters(number)
     assert before == SEED["support"]
     r.wait_for("count", lambda: count_on_page(r, number), before)
+    r.page.wait_for_load_state("networkidle")
+    # One request for the counts of every idea on the page, one for this
+    # browser's support; the numbers change silently (no live region).
+    assert sorted(r.api_calls) == ["GET /counts", "GET /me"]
+    assert (
+        r.page.locator("[role=status] [data-count], [aria-live] [data-count]").count()
+        == 0
+    )
 
     r.button(number).click()
     r.wait_for("pressed state", lambda: support_state(r, number), pressed)

@@ -201,7 +201,10 @@
       return;
     }
     button.setAttribute("aria-pressed", supported ? "true" : "false");
-    button.textContent = words(supported ? "withdraw" : "support");
+    var label = words(supported ? "withdraw" : "support");
+    if (label) {
+      button.textContent = label; // else the board's own words stay
+    }
   }
 
   function showBudget(held) {
