@@ -118,7 +118,7 @@ def serve(c, port=CONFIG["port"]):
     _serve(_server(Path(CONFIG["deploy_path"]).resolve(), port), "output/")
 
 
-def _develop(port, isso_config=None) -> None:
+def _develop(port, isso_config=None, ideas_port=None) -> None:
     from piazza.devserver import run_dev
     from piazza.siteserver import ServerError
 
@@ -130,6 +130,7 @@ def _develop(port, isso_config=None) -> None:
             host=CONFIG["host"],
             port=int(port),
             isso_config=isso_config,
+            ideas_port=int(ideas_port) if ideas_port else None,
         )
     except ServerError as exc:
         raise Exit(f"Cannot serve: {exc}", code=1) from None
@@ -384,13 +385,19 @@ def comments(c, config="deploy/isso.dev.cfg"):
     _comments("comments", isso.serve, ROOT / config)
 
 
-@task(help={**PORT_HELP, "config": "Isso configuration (default: deploy/isso.dev.cfg)"})
-def dev(c, port=CONFIG["port"], config="deploy/isso.dev.cfg"):
-    """Run Isso and the livereloading site together; Ctrl-C stops both."""
+@task(
+    help={
+        **PORT_HELP,
+        "config": "Isso configuration (default: deploy/isso.dev.cfg)",
+        "ideas-port": "Port of the ideas service behind /idee-api/ (default: 8090)",
+    }
+)
+def dev(c, port=CONFIG["port"], config="deploy/isso.dev.cfg", ideas_port=8090):
+    """Run Isso, the ideas service and the livereloading site; Ctrl-C stops all."""
     from piazza import comments as isso
 
     try:
-        _develop(port, ROOT / config)
+        _develop(port, ROOT / config, ideas_port)
     except isso.CommentsError as exc:
         raise Exit(f"dev: {exc}", code=1) from None
 

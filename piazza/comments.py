@@ -10,14 +10,11 @@ service), which gives a consistent copy even while Isso is writing.
 
 from __future__ import annotations
 
-import collections
 import configparser
 import contextlib
 import os
 import secrets
 import subprocess
-import sys
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -26,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 
 from piazza import sqlitebackup
-from piazza.processes import stop
+from piazza.processes import LoggedServer, gunicorn_executable
 from piazza.sqlitebackup import read_only  # noqa: F401 - piazza.isso_wsgi imports it from here
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,11 +34,6 @@ ISSO_TABLES = frozenset({"comments", "threads", "preferences"})
 
 class CommentsError(Exception):
     """A problem the operator can fix; the message names the file."""
-
-
-def _gunicorn_executable() -> str:
-    local = Path(sys.executable).parent / "gunicorn"
-    return str(local) if local.exists() else "gunicorn"
 
 
 def _config(config: Path) -> configparser.ConfigParser:
@@ -88,7 +80,7 @@ def _command(config: Path) -> list[str]:
             f"{folder}: cannot create the database folder ({exc})"
         ) from None
     return [
-        _gunicorn_executable(),
+        gunicorn_executable(),
         "--config",
         str(ROOT / "deploy" / "gunicorn.conf.py"),
         "--access-logfile",
@@ -131,16 +123,6 @@ def serve(config: Path) -> None:
         )
 
 
-def _forward(stream, tail: collections.deque) -> None:
-    """Pass Isso's log on to our stderr, keeping its last lines for errors.
-
-    Reading it all the time matters: a full pipe would block Isso.
-    """
-    for line in stream:
-        tail.append(line)
-        sys.stderr.write(line)
-
-
 @contextlib.contextmanager
 def running(
     config: Path, timeout: float = 20.0, *, proof_of_work: bool = True
@@ -151,25 +133,16 @@ def running(
     Waits until it answers, and stops it on the way out, Ctrl-C included.
     """
     url = listen_url(config).rstrip("/")
-    process = subprocess.Popen(
-        _command(config),
-        cwd=ROOT,
-        env=_environment(config, proof_of_work),
-        stderr=subprocess.PIPE,
-        text=True,
-        errors="replace",
+    server = LoggedServer(
+        _command(config), cwd=ROOT, env=_environment(config, proof_of_work)
     )
-    tail: collections.deque[str] = collections.deque(maxlen=30)
-    reader = threading.Thread(target=_forward, args=(process.stderr, tail), daemon=True)
-    reader.start()
     try:
         deadline = time.monotonic() + timeout
         while True:
-            if process.poll() is not None:
-                reader.join(timeout=2)
+            if server.exited() is not None:
                 raise CommentsError(
-                    f"Isso ({config}) stopped with status {process.returncode}:"
-                    f"\n{''.join(tail)}"
+                    f"Isso ({config}) stopped with status {server.exited()}:"
+                    f"\n{server.last_words()}"
                 )
             try:
                 with urllib.request.urlopen(f"{url}/config", timeout=1):
@@ -184,7 +157,7 @@ def running(
         print(f"Isso is running at {url}/", flush=True)  # noqa: T201
         yield url
     finally:
-        stop(process)
+        server.stop()
 
 
 ISSO = sqlitebackup.Kind(

@@ -34,10 +34,17 @@ from typing import Any
 
 import watchfiles
 
-from piazza import comments
+from piazza import comments, ideasservice
 from piazza.pelican_run import pelican_args
 from piazza.processes import stop
-from piazza.siteserver import BuildError, SiteServer, SiteState, where
+from piazza.siteserver import (
+    IDEAS_DOWN,
+    ISSO_DOWN,
+    BuildError,
+    SiteServer,
+    SiteState,
+    where,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 # Files an editor's save leaves behind, never content.
@@ -547,9 +554,12 @@ def run_dev(
     host: str,
     port: int,
     isso_config: Path | None = None,
+    ideas_port: int | None = None,
 ) -> None:
-    """`invoke dev` (with Isso) and `invoke livereload` (without): serve,
-    build, watch, until Ctrl-C. Raises ServerError if the port is taken."""
+    """`invoke dev` (with Isso and, on ``ideas_port``, the ideas service) and
+    `invoke livereload` (without): serve, build, watch, until Ctrl-C.
+    Raises ServerError if the port is taken. An ideas service that does not
+    start is said, and the site is served without it."""
     from pelican.settings import get_settings_from_file  # noqa: PLC0415
 
     state = SiteState()
@@ -570,9 +580,18 @@ def run_dev(
                 api = stack.enter_context(comments.running(derived))
                 # Same origin as production: the widget, its proof of work and
                 # its cookies under /comments/, passed on to Isso.
-                server.proxy_url = api.rstrip("/")
+                server.proxy("/comments/", api, ISSO_DOWN)
                 overrides["ISSO_URL"] = "/comments"
                 overrides["ISSO_API_URL"] = api
+            if ideas_port:
+                _start_ideas(
+                    stack,
+                    server,
+                    overrides,
+                    root=root,
+                    port=ideas_port,
+                    siteurl=siteurl,
+                )
             session = DevSession(
                 Project(root, settings, content, work, overrides), state, _say
             )
@@ -582,6 +601,37 @@ def run_dev(
             threading.Event().wait()
         except KeyboardInterrupt:
             _say("Stopping…")
+
+
+def _start_ideas(
+    stack: contextlib.ExitStack,
+    server: SiteServer,
+    overrides: dict[str, Any],
+    *,
+    root: Path,
+    port: int,
+    siteurl: str,
+) -> None:
+    """The ideas service behind the site's /idee-api/, as nginx does in
+    production; the build reads the board from it (IDEAS_API_URL)."""
+    url = f"http://127.0.0.1:{port}"
+    # /idee-api/ goes there even if it does not start here: an `invoke
+    # ideas-server --port N` started later answers it.
+    server.proxy(ideasservice.PUBLIC_PATH, url, IDEAS_DOWN)
+    overrides["IDEAS_PUBLIC_URL"] = ideasservice.PUBLIC_PATH.rstrip("/")
+    overrides["IDEAS_API_URL"] = url
+    try:
+        stack.enter_context(ideasservice.running(root, port, siteurl))
+    except ideasservice.IdeasServiceError as exc:
+        _say(
+            f"The ideas service did not start at {url}: {exc}\n"
+            "  The site is served without it: the board shows the last known "
+            "counts, and supporting or proposing ideas fails until it runs "
+            f"(`invoke ideas-server --port {port}` in another terminal)."
+        )
+        return
+    # Seeding the demo's ideas comes with the board (plugins/ideaboard): the
+    # one call that fills an empty database belongs here.
 
 
 def _interrupt(_signum: int, _frame: Any) -> None:

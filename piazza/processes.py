@@ -1,12 +1,59 @@
-"""Processes: stopping the servers the tasks and tests start, and a lock
-that processes share."""
+"""Processes: starting and stopping the servers the tasks and tests start,
+and a lock that processes share."""
 
 from __future__ import annotations
 
+import collections
 import fcntl
 import os
 import subprocess
+import sys
 import threading
+from pathlib import Path
+
+
+def gunicorn_executable() -> str:
+    """The virtualenv's gunicorn, or the one on PATH."""
+    local = Path(sys.executable).parent / "gunicorn"
+    return str(local) if local.exists() else "gunicorn"
+
+
+class LoggedServer:
+    """A server started in the background, its log (stderr) passed on to
+    ours and its last lines kept, to say why it stopped.
+
+    Reading its log all the time matters: a full pipe would block it.
+    """
+
+    def __init__(self, command: list[str], *, cwd: Path, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+        )
+        self._tail: collections.deque[str] = collections.deque(maxlen=30)
+        self._reader = threading.Thread(target=self._forward, daemon=True)
+        self._reader.start()
+
+    def _forward(self) -> None:
+        for line in self.process.stderr:
+            self._tail.append(line)
+            sys.stderr.write(line)
+
+    def exited(self) -> int | None:
+        """Its exit status once it has stopped (None while it runs)."""
+        return self.process.poll()
+
+    def last_words(self) -> str:
+        """Its last lines of log, once it has stopped."""
+        self._reader.join(timeout=2)
+        return "".join(self._tail).rstrip()
+
+    def stop(self) -> None:
+        stop(self.process)
 
 
 def stop(process: subprocess.Popen, timeout: float = 10) -> None:

@@ -2,8 +2,9 @@
 
 ``SiteServer`` serves a folder for `invoke serve`, `preview`, `dev` and
 `livereload`: the theme's 404 page for a missing path, a one-line message when
-the port is taken and, for `preview`, ``/comments/`` proxied to Isso as nginx
-does in production (deploy/nginx.conf). For the development loop
+the port is taken and, for `preview` and `dev`, ``/comments/`` proxied to Isso
+and (for `dev`) ``/idee-api/`` to the ideas service, as nginx does in
+production (deploy/nginx.conf). For the development loop
 (piazza/devserver.py) it also adds its script to every page
 (``/__piazza__/dev.js``: reload after a build, show a failed build's error)
 and answers that script's waits for the next build (``/__piazza__/status``).
@@ -30,6 +31,27 @@ DEV_SCRIPT = Path(__file__).with_name("devserver.js")
 # Our own paths on the dev server; no site page lives under them.
 OWN_PREFIX = "/__piazza__/"
 POLL_SECONDS = 20.0
+# What a proxied path says when its server does not answer.
+ISSO_DOWN = (
+    "The comment server (Isso) is not running at {url}: start it with "
+    "`invoke comments`."
+)
+IDEAS_DOWN = (
+    "The ideas service is not running at {url}: start it with "
+    "`invoke ideas-server --port {port}` (or restart `invoke dev`)."
+)
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """A path of the site passed on to a server, as nginx does."""
+
+    prefix: str  # "/comments/"
+    url: str  # where to, without a trailing slash
+    down: str  # what to say when it does not answer ({url}, {port})
+
+    def serves(self, path: str) -> bool:
+        return path.startswith(self.prefix) or path == self.prefix.rstrip("/")
 
 
 def N_(message: str) -> str:
@@ -162,15 +184,17 @@ class _Handler(BaseHTTPRequestHandler):
     do_PUT = do_DELETE = do_POST
 
     def _other(self) -> None:
-        if self.server.proxies(self.path):
-            self._proxy()
+        upstream = self.server.upstream(urllib.parse.urlsplit(self.path).path)
+        if upstream:
+            self._proxy(upstream)
         else:
             self._send(405, b"Method not allowed\n", "text/plain; charset=utf-8")
 
     def _get(self, head: bool) -> None:
         path = urllib.parse.urlsplit(self.path).path
-        if self.server.proxies(path):
-            self._proxy()
+        upstream = self.server.upstream(path)
+        if upstream:
+            self._proxy(upstream)
         elif path.startswith(OWN_PREFIX) and self.server.dev:
             self._own(path, head)
         else:
@@ -289,10 +313,10 @@ class _Handler(BaseHTTPRequestHandler):
         if not head:
             self.wfile.write(body)
 
-    # /comments/ -> Isso, as nginx does (deploy/nginx.conf).
-    def _proxy(self) -> None:
-        upstream = self.server.proxy_url
-        path = self.path[len(self.server.proxy_prefix) :]
+    # /comments/ -> Isso, /idee-api/ -> the ideas service, as nginx does
+    # (deploy/nginx.conf).
+    def _proxy(self, upstream: Upstream) -> None:
+        path = self.path[len(upstream.prefix) :]
         length = int(self.headers.get("Content-Length") or 0)
         data = self.rfile.read(length) if length else None
         headers = {
@@ -302,13 +326,13 @@ class _Handler(BaseHTTPRequestHandler):
             in ("content-type", "cookie", "accept", "x-requested-with", "referer")
         }
         headers["Host"] = self.headers.get("Host", "")
-        headers["X-Script-Name"] = self.server.proxy_prefix.rstrip("/")
+        headers["X-Script-Name"] = upstream.prefix.rstrip("/")
         headers["X-Forwarded-For"] = self.client_address[0]
         headers["Origin"] = self.headers.get("Origin") or (
             f"http://{self.headers.get('Host', '')}"
         )
         request = urllib.request.Request(
-            upstream + "/" + path.lstrip("/"),
+            upstream.url + "/" + path.lstrip("/"),
             data=data,
             method=self.command,
             headers=headers,
@@ -319,10 +343,8 @@ class _Handler(BaseHTTPRequestHandler):
         except urllib.error.HTTPError as exc:
             status, reply, body = exc.code, exc.headers, exc.read()
         except OSError:
-            message = (
-                f"The comment server (Isso) is not running at {upstream}: "
-                "start it with `invoke comments`.\n"
-            )
+            port = urllib.parse.urlsplit(upstream.url).port
+            message = upstream.down.format(url=upstream.url, port=port) + "\n"
             self._send(502, message.encode(), "text/plain; charset=utf-8")
             return
         passed = [
@@ -387,8 +409,9 @@ class SiteServer(ThreadingHTTPServer):
         self.theme = theme
         self.lang = lang
         self.dev = dev
-        self.proxy_url = proxy_url.rstrip("/") if proxy_url else None
-        self.proxy_prefix = proxy_prefix
+        self.upstreams: list[Upstream] = []
+        if proxy_url:
+            self.proxy(proxy_prefix, proxy_url, ISSO_DOWN)
         self.verbose = verbose
         try:
             super().__init__((_bind_address(host), port), _Handler)
@@ -409,11 +432,15 @@ class SiteServer(ThreadingHTTPServer):
             return
         super().handle_error(request, client_address)
 
-    def proxies(self, path: str) -> bool:
-        prefix = self.proxy_prefix
-        return bool(self.proxy_url) and (
-            path.startswith(prefix) or path == prefix.rstrip("/")
-        )
+    def proxy(self, prefix: str, url: str, down: str) -> None:
+        """Pass ``prefix`` (e.g. "/idee-api/") on to the server at ``url``;
+        ``down`` is what a reader reads when it does not answer."""
+        self.upstreams = [u for u in self.upstreams if u.prefix != prefix]
+        self.upstreams.append(Upstream(prefix, url.rstrip("/"), down))
+
+    def upstream(self, path: str) -> Upstream | None:
+        """The server ``path`` is passed on to, if any."""
+        return next((u for u in self.upstreams if u.serves(path)), None)
 
     @staticmethod
     def content_type(path: Path) -> str:

@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, free_port
+from ideas_server import Reader
 from lxml import html
 from servedtask import PAGE, POST, answers, get, poll, running_task
 
 from piazza import pelican_run
 from piazza.siteserver import dev_strings
+from services.ideas.pow import solve
 
 
 def _status(port: int, since: int = -1) -> dict:
@@ -175,3 +177,66 @@ def test_a_failed_first_build_is_an_error_page_naming_file_and_line(
     assert where == broken.as_posix() + (f":{line}" if line else "")
     assert page.xpath("//script/@src") == ["/__piazza__/dev.js"]
     assert f"Build failed ({where})" in log.read_text()
+
+
+def _with_ideas(project: Path) -> None:
+    """The ideas service's code and gunicorn config in the project copy."""
+    shutil.copytree(
+        ROOT / "services",
+        project / "services",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    shutil.copy(ROOT / "deploy" / "ideas.gunicorn.conf.py", project / "deploy")
+
+
+def test_dev_serves_the_ideas_service_under_idee_api(project):
+    port, isso_port, ideas_port = free_port(), free_port(), free_port()
+    _with_ideas(_dev_project(project, isso_port))
+    site = f"http://127.0.0.1:{port}"
+    args = ("dev", "--port", str(port), "--ideas-port", str(ideas_port))
+    with running_task(project, *args, port=port) as log:
+        poll(lambda: _settled(port), "the first build")
+        code, body = get(f"{site}/idee-api/config")
+        assert code == 200, body
+        config = json.loads(body)
+        assert config["budget"] == 10 and "moto" in config["categories"]
+        # A write goes through too, and its cookie is the service's, for
+        # /idee-api/ only, as behind nginx.
+        reader = Reader(site)
+        status, _, challenge = reader.call("GET", "/idee-api/challenge")
+        assert status == 200, challenge
+        status, headers, answer = reader.call(
+            "POST",
+            "/idee-api/ideas",
+            {"title": "Una sella riscaldata", "description": "Per l'inverno.",
+             "category": "accessori", "lang": "it", "altcha": solve(challenge)},
+        )  # fmt: skip
+        assert status == 202, answer
+        assert "Path=/idee-api/" in headers["Set-Cookie"]
+        status, _, me = reader.call("GET", "/idee-api/me")
+        assert (status, me["ideas"]) == (200, [])
+        assert (project / "var" / "ideas" / "ideas.db").is_file()
+        assert f"The ideas service is running at http://127.0.0.1:{ideas_port}/" in (
+            log.read_text()
+        )
+    # Ctrl-C stopped it with the site.
+    assert not answers(f"http://127.0.0.1:{ideas_port}/config")
+
+
+def test_dev_says_when_the_ideas_service_does_not_start_and_serves_the_site(
+    project, monkeypatch
+):
+    port, isso_port, ideas_port = free_port(), free_port(), free_port()
+    _with_ideas(_dev_project(project, isso_port))
+    monkeypatch.setenv("IDEAS_SECRET", "too short")  # gunicorn's config refuses it
+    args = ("dev", "--port", str(port), "--ideas-port", str(ideas_port))
+    with running_task(project, *args, port=port) as log:
+        poll(lambda: _settled(port), "the first build")
+        assert _title(get(f"http://127.0.0.1:{port}/{PAGE}")[1]) == "Benvenuti"
+        code, body = get(f"http://127.0.0.1:{port}/idee-api/config")
+        assert code == 502
+        assert f"invoke ideas-server --port {ideas_port}" in body.decode()
+        said = log.read_text()
+    assert f"The ideas service did not start at http://127.0.0.1:{ideas_port}" in said
+    assert "IDEAS_SECRET: too short" in said
+    assert "Traceback" not in said
