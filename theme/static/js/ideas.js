@@ -1,0 +1,1 @@
+// Placeholder: the ideas widget (voting, proposals, counts) comes from the widget branch.
