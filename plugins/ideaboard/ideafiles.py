@@ -11,7 +11,9 @@ a reader: it goes through plugins/sanitize again, whatever is in git.
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
+from html import escape
 
+import lxml.html
 import markdown
 
 from ideaboard.model import IdeaText
@@ -45,9 +47,19 @@ def _date(value: str, tz: tzinfo, source: str, line: int, field: str) -> datetim
 
 
 def render_body(body: str) -> str:
-    """The body as sanitised HTML (Markdown allowed, HTML passed through)."""
-    html = markdown.markdown(body, extensions=["extra"], output_format="html")
-    return sanitize_html(html)
+    """The body as sanitised HTML (Markdown allowed, HTML passed through).
+
+    A link the sanitiser emptied (``javascript:``) keeps its words, not its
+    ``<a>``: an ``<a rel>`` without ``href`` is invalid HTML."""
+    rendered = markdown.markdown(body, extensions=["extra"], output_format="html")
+    clean = sanitize_html(rendered)
+    if "<a " not in clean:
+        return clean
+    root = lxml.html.fragment_fromstring(clean, create_parent="div")
+    for link in root.xpath("//a[not(@href)]"):
+        link.drop_tag()
+    lead = escape(root.text or "", quote=False)
+    return lead + "".join(lxml.html.tostring(c, encoding="unicode") for c in root)
 
 
 def parse(text: str, source: str, tz: tzinfo, languages: tuple[str, ...]) -> IdeaText:
