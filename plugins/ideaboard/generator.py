@@ -198,7 +198,9 @@ class IdeaBoardGenerator(Generator):
         board_settings = self.board
         shown = [i for i in self.ideas if i.status in board_settings.board_statuses]
         by_status = rank.group_by(self.ideas, "status", STATUSES)
-        by_category = rank.group_by(self.ideas, "category")
+        by_category = rank.group_by(
+            self.ideas, "category", list(board_settings.categories)
+        )
         orders = {
             "board": rank.by_support(shown),
             "trending": rank.trending(shown),
