@@ -51,7 +51,12 @@ def render_body(body: str) -> str:
 
     A link the sanitiser emptied (``javascript:``) keeps its words, not its
     ``<a>``: an ``<a rel>`` without ``href`` is invalid HTML."""
-    rendered = markdown.markdown(body, extensions=["extra"], output_format="html")
+    # What the service wrote is HTML already (Markdown would pass it
+    # through, slowly); an editor's translation may be Markdown.
+    if body.lstrip().startswith("<"):
+        rendered = body
+    else:
+        rendered = markdown.markdown(body, extensions=["extra"], output_format="html")
     clean = sanitize_html(rendered)
     if "<a " not in clean:
         return clean
