@@ -297,3 +297,12 @@ def test_settings_name_what_is_wrong():
         BoardSettings.from_pelican({"IDEAS_RULE": {"it": "x"}}, ["it", "en"])
     with pytest.raises(BoardError, match="IDEAS_ROADMAP"):
         BoardSettings.from_pelican({"IDEAS_ROADMAP": ["someday"]}, ["it"])
+
+
+def test_the_services_dates_are_shown_in_the_sites_time_zone():
+    late = datetime(2026, 6, 30, 22, 30, tzinfo=UTC)  # 1 July in Rome
+    history = [Change("proposed", "", "", late)]
+    grouped, _ = board.group_texts([_text(1)], "it")
+    (idea,) = board.merge(grouped, _snapshot(_numbers_of(1, "proposed", history)), ROME)
+    assert idea.history[0].date == late
+    assert idea.history[0].date.tzinfo == ROME and idea.history[0].date.day == 1

@@ -15,6 +15,7 @@ snapshot is not on the board (it is not in git).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import tzinfo
 
 from ideaboard.model import BoardIdea, Change, IdeaNumbers, IdeaText, Snapshot
 
@@ -70,8 +71,22 @@ def history(decision: IdeaText, numbers: IdeaNumbers | None) -> tuple[Change, ..
     return (*shown[:-1], final)
 
 
-def merge(texts: dict[int, dict[str, IdeaText]], snapshot: Snapshot) -> list[BoardIdea]:
-    """The board's ideas, by number."""
+def _local(changes: tuple[Change, ...], tz: tzinfo | None) -> tuple[Change, ...]:
+    if tz is None:
+        return changes
+    return tuple(
+        Change(c.status, c.answer_it, c.answer_en, c.date.astimezone(tz))
+        for c in changes
+    )
+
+
+def merge(
+    texts: dict[int, dict[str, IdeaText]],
+    snapshot: Snapshot,
+    tz: tzinfo | None = None,
+) -> list[BoardIdea]:
+    """The board's ideas, by number; the service's dates (UTC) in ``tz``, the
+    site's time zone, so a change is dated by the site's calendar."""
     numbers_by_id = snapshot.by_id()
     ideas = []
     for number, versions in sorted(texts.items()):
@@ -90,7 +105,7 @@ def merge(texts: dict[int, dict[str, IdeaText]], snapshot: Snapshot) -> list[Boa
                 supporters=numbers.supporters if numbers else 0,
                 confirmed=numbers.confirmed if numbers else 0,
                 recent=numbers.recent if numbers else 0,
-                history=history(decision, numbers),
+                history=_local(history(decision, numbers), tz),
                 duplicate_of=decision.duplicate_of,
                 company_pick=any(v.company_pick for v in versions.values()),
                 proposed_by=decision.proposed_by,

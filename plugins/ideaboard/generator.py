@@ -116,7 +116,7 @@ class IdeaBoardGenerator(Generator):
         found = snapshot.load(
             self.board.api_url, self.board.cache, timeout=self.board.timeout
         )
-        self.ideas = board.merge(grouped, found)
+        self.ideas = board.merge(grouped, found, tz)
         logger.info(
             "ideas board: %s from %s, numbers from %s",
             counted(len(self.ideas), "idea"),
