@@ -165,6 +165,9 @@ PLUGINS = [
     "assets",
     "community",
     "comments",
+    # after multilang and comments (languages, comments_enabled), before
+    # commentthreads (lists its idea pages' threads) and channels (sitemap)
+    "ideaboard",
     "commentthreads",  # after comments: lists the threads it marked
     "channels",
 ]
@@ -177,6 +180,14 @@ ISSO_API_URL = "http://127.0.0.1:8080"
 # Who answers readers for the company is in content/staff.toml
 # (COMMENTS_STAFF_FILE): their comments carry a badge only when the comment
 # server proved they wrote them, never because of a name or an e-mail.
+
+# The ideas board (plugins/ideaboard, settings in its settings.py): the
+# accepted ideas in content/ideas/, the numbers from the ideas service run by
+# `invoke ideas-server` / `invoke dev` on 127.0.0.1:8090 (a service that is
+# down: the last known numbers, var/ideas/snapshot.json). Readers' browsers
+# reach the service through the same origin.
+IDEAS_API_URL = "http://127.0.0.1:8090"
+IDEAS_PUBLIC_URL = "/idee-api"
 
 # Markdown Extra (tables, footnotes, attribute lists, raw HTML in blocks).
 # No smarty/toc: write « » and ’ directly; each costs ~15% of the build.

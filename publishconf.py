@@ -20,6 +20,10 @@ DELETE_OUTPUT_DIRECTORY = True
 ISSO_URL = "/comments"
 ISSO_API_URL = os.environ.get("PIAZZA_ISSO_API_URL", "http://127.0.0.1:8080")
 
+# Ideas: nginx proxies /idee-api/ to the ideas service on loopback; the build
+# reads its snapshot directly (the last known one while it is down).
+IDEAS_API_URL = os.environ.get("PIAZZA_IDEAS_API_URL", "http://127.0.0.1:8090")
+
 # Community feeds: publishing builds from the cache `invoke aggregate` filled;
 # PIAZZA_REFRESH_FEEDS=1 fetches every feed first (the network, then the build).
 COMMUNITY_REFRESH_ON_BUILD = os.environ.get("PIAZZA_REFRESH_FEEDS") == "1"

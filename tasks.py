@@ -567,6 +567,8 @@ def ideas_server(c, port=8090):
         "answer-it": "The company's answer, in Italian",
         "answer-en": "The company's answer, in English",
         "content": "Where accepted ideas are written (default: content/ideas)",
+        "seed": "Put content/ideas/ with some supporters into an EMPTY database "
+        "(the demo's numbers; a database with ideas is left alone)",
         "db": "The ideas database (default: $IDEAS_DB or var/ideas/ideas.db)",
     }
 )
@@ -583,6 +585,7 @@ def ideas(  # noqa: PLR0917 - invoke: one parameter per option
     answer_en="",
     content="content/ideas",
     db=None,
+    seed=False,
 ):
     """Moderate ideas: --list, --accept N, --status N --to S, --merge N --into M..."""
     from services.ideas import cli
@@ -591,7 +594,19 @@ def ideas(  # noqa: PLR0917 - invoke: one parameter per option
     path = database_path(db)
     folder = ROOT / content
     answers = {"answer_it": answer_it, "answer_en": answer_en}
-    if accept:
+    if seed:
+        from services.ideas.seed import SeedError
+        from services.ideas.seed import seed as plant
+
+        try:
+            ideas_in, votes = plant(path, folder)
+        except SeedError as exc:
+            raise Exit(f"ideas: {exc}", code=1) from None
+        if ideas_in:
+            print(f"Seeded {path}: {ideas_in} ideas, {votes} votes.")
+        else:
+            print(f"{path} has ideas already: not seeded.")
+    elif accept:
         idea, written = _ideas(cli.accept, path, int(accept), folder, **answers)
         print(f"Idea {idea.id} is on the board.")
         _commit_hint([written], f"Accept idea {idea.id}")

@@ -630,8 +630,9 @@ def _start_ideas(
             f"(`invoke ideas-server --port {port}` in another terminal)."
         )
         return
-    # Seeding the demo's ideas comes with the board (plugins/ideaboard): the
-    # one call that fills an empty database belongs here.
+    said = ideasservice.seed_demo(root)  # an empty database only
+    if said:
+        _say(said)
 
 
 def _interrupt(_signum: int, _frame: Any) -> None:

@@ -40,6 +40,22 @@ def answers(url: str, timeout: float = 1.0) -> bool:
         return False
 
 
+def seed_demo(root: Path) -> str | None:
+    """Fill an EMPTY dev database with content/ideas/ and some supporters
+    (services/ideas/seed.py), so the demo's board has numbers; what was
+    done, for the terminal (None: it had ideas already)."""
+    from services.ideas.seed import SeedError, seed  # noqa: PLC0415 (dev only)
+
+    db = Path(os.environ.get("IDEAS_DB") or root / "var" / "ideas" / "ideas.db")
+    try:
+        planted, votes = seed(db, root / "content" / "ideas")
+    except SeedError as exc:
+        return f"The demo's ideas were not seeded: {exc}"
+    if not planted:
+        return None
+    return f"Seeded the demo's ideas board in {db}: {planted} ideas, {votes} votes."
+
+
 def environment(root: Path, port: int, siteurl: str) -> dict[str, str]:
     """The service's environment for a dev session on ``siteurl``."""
     env = {**os.environ}

@@ -199,23 +199,33 @@ def test_the_editors_tasks_list_accept_move_and_merge(tmp_path):
         )
         assert again.returncode == 1 and "not in the queue" in again.stderr
 
-        moved = invoke(ROOT, "ideas", "--status", str(one), "--to", "planned", *db)
+        # Every decision names the test's content folder: never the repo's
+        # content/ideas/ (the demo's ideas 1 and 2 live there).
+        here = ("--content", str(folder))
+        moved = invoke(
+            ROOT, "ideas", "--status", str(one), "--to", "planned", *here, *db
+        )
         assert moved.returncode == 0, moved.stderr
         assert request(server.url, "GET", f"/ideas/{one}")[2]["status"] == "planned"
-        wrong = invoke(ROOT, "ideas", "--status", str(one), "--to", "someday", *db)
+        wrong = invoke(
+            ROOT, "ideas", "--status", str(one), "--to", "someday", *here, *db
+        )
         assert wrong.returncode == 1 and "status: one of" in wrong.stderr
 
         invoke(ROOT, "ideas", "--accept", str(two), "--content", str(folder), *db)
-        merged = invoke(ROOT, "ideas", "--merge", str(two), "--into", str(one), *db)
+        merged = invoke(
+            ROOT, "ideas", "--merge", str(two), "--into", str(one), *here, *db
+        )
         assert merged.returncode == 0, merged.stderr
         assert request(server.url, "GET", f"/ideas/{two}")[2]["duplicate_of"] == one
 
         declined = invoke(
             ROOT, "ideas", "--decline", str(one),
-            "--answer-it", "No", "--answer-en", "No", *db,
+            "--answer-it", "No", "--answer-en", "No", *here, *db,
         )  # fmt: skip
         assert declined.returncode == 0, declined.stderr
         assert request(server.url, "GET", f"/ideas/{one}")[2]["status"] == "declined"
+        assert "Status: declined" in (folder / "borse-laterali.it.md").read_text()
 
         copy = invoke(ROOT, "ideas-backup", "--dest", str(tmp_path / "b"), *db)
         assert copy.returncode == 0, copy.stderr

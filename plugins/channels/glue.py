@@ -66,7 +66,11 @@ def record_written(path: str, context: dict[str, Any]) -> None:
     obj = context.get("article") or context.get("page")
     lastmod = None
     pairs: list[tuple[str, str]] = []
-    if obj is not None and hasattr(obj, "translations"):
+    if context.get("page_alternates") is not None:
+        pairs = [
+            (a.lang, _absolute(siteurl, a.url)) for a in context["page_alternates"]
+        ]
+    elif obj is not None and hasattr(obj, "translations"):
         if getattr(obj, "status", "published") != "published":
             return
         lastmod = getattr(obj, "modified", None) or getattr(obj, "date", None)

@@ -3,10 +3,12 @@
 Writes ``comment-threads.json`` at the output's root: ``{"threads": {uri:
 title}}`` for every post and page that takes comments (``comment_uri``, set
 by the comments plugin: list this plugin AFTER "comments" in PLUGINS, it reads
-what that one prepared). The production comment server reads the live
-release's copy (``PIAZZA_THREADS_FILE``, piazza/isso_guard.py): a comment may
-only open a thread for a real post, under the post's own title, never one a
-sender made up. The list is public anyway (every URI is a page of the site).
+what that one prepared), and every page a generator lists in its
+``comment_threads`` (the ideas board's idea pages). The production comment
+server reads the live release's copy (``PIAZZA_THREADS_FILE``,
+piazza/isso_guard.py): a comment may only open a thread for a real post,
+under the post's own title, never one a sender made up. The list is public
+anyway (every URI is a page of the site).
 """
 
 from __future__ import annotations
@@ -29,7 +31,14 @@ def write_threads(generators: list[Any]) -> None:
     settings = None
     for generator in generators:
         settings = settings or generator.settings
-        for attribute in ("articles", "translations", "pages", "hidden_pages"):
+        # comment_threads: pages a plugin writes itself (the ideas board).
+        for attribute in (
+            "articles",
+            "translations",
+            "pages",
+            "hidden_pages",
+            "comment_threads",
+        ):
             for content in getattr(generator, attribute, ()):
                 uri = getattr(content, "comment_uri", None)
                 if uri:

@@ -56,3 +56,66 @@ class Snapshot:
 
     def by_id(self) -> dict[int, IdeaNumbers]:
         return {idea.id: idea for idea in self.ideas}
+
+
+@dataclass(frozen=True)
+class IdeaText:
+    """One language version of an accepted idea, as git has it
+    (``content/ideas/<slug>.<lang>.md``): the text as the editors edited it
+    and the company's decision. ``body_html`` is sanitised."""
+
+    number: int
+    lang: str
+    slug: str
+    title: str
+    body_html: str
+    category: str
+    date: datetime
+    source: str
+    proposed_by: str = ""
+    status: str = "proposed"
+    status_date: datetime | None = None
+    answer_it: str = ""
+    answer_en: str = ""
+    duplicate_of: int | None = None
+    company_pick: bool = False
+
+
+@dataclass(frozen=True)
+class BoardIdea:
+    """An idea as the board shows it: git's text and decision, the service's
+    numbers and history (plugins/ideaboard/board.py merges them).
+
+    ``texts`` holds each language version git has; ``history`` is oldest
+    first and ends with the decision git records."""
+
+    number: int
+    texts: dict[str, IdeaText]
+    original_lang: str
+    category: str
+    status: str
+    date: datetime
+    status_date: datetime | None
+    supporters: int
+    confirmed: int
+    recent: int
+    history: tuple[Change, ...]
+    duplicate_of: int | None
+    company_pick: bool
+    proposed_by: str
+
+    def text(self, lang: str) -> IdeaText:
+        """The version in ``lang``, else the original (the page marks its
+        language with ``lang=``)."""
+        return self.texts.get(lang) or self.texts[self.original_lang]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One status change of one idea: an entry of the feed "what we did with
+    your ideas" and of the home page's latest decisions. ``index`` is its
+    place in the idea's history (its anchor on the idea's page)."""
+
+    idea: BoardIdea
+    change: Change
+    index: int

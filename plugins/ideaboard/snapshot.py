@@ -26,7 +26,11 @@ import httpx
 from ideaboard.model import Change, IdeaNumbers, Snapshot
 from sanitize import sanitize_html
 
-logger = logging.getLogger(__name__)
+# Pelican turns warnings into a stop under --fatal warnings; a service that
+# is down is no fault of the content (as for the comments): these warnings go
+# through a plain logger, shown like any, and the build goes on.
+logger = logging.Logger(__name__)
+logger.parent = logging.getLogger()
 
 TIMEOUT = 10.0
 MAX_BYTES = 64 * 1024 * 1024

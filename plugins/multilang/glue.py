@@ -56,6 +56,11 @@ def install_template_helpers(generator: Any) -> None:
 
     @pass_context
     def alternates(ctx: Context) -> list[Alternate]:
+        # A generator that knows its pages' languages says so (the ideas
+        # board: /idee/ and /en/ideas/ are not one path under two prefixes).
+        given = ctx.get("page_alternates")
+        if given is not None:
+            return list(given)
         for key in ("article", "page"):
             obj = ctx.get(key)
             if obj is not None and hasattr(obj, "translations"):
