@@ -15,6 +15,9 @@ from conftest import ROOT, build_site, run_pelican
 from feedserver import FeedServer
 from lxml import etree, html
 from markup import assert_no_executable_markup
+from test_community_encoding import CASES as ENCODING_CASES
+from test_community_encoding import ENCODINGS, make_encodings
+from test_community_encoding import content_type as encoding_content_type
 
 from community.aggregate import run_aggregate
 from community.settings import CommunitySettings
@@ -261,3 +264,70 @@ def test_a_malformed_feeds_file_fails_the_build_naming_the_line(tmp_path):
     assert result.returncode != 0
     assert f"{feeds}:3: not valid TOML" in " ".join(result.log.split())
     assert "Traceback" not in result.log
+
+
+# --- Every encoding, broken and hostile markup, built into pages ---------------------
+
+
+@pytest.fixture(scope="module")
+def wide_site(tmp_path_factory):
+    """The site built from feeds in every legacy encoding (declared,
+    undeclared, wrongly declared) and from hostile and broken markup, all
+    served by a real HTTP server on loopback and aggregated for real."""
+    tmp = tmp_path_factory.mktemp("wide")
+    feeds = tmp / "feeds.toml"
+    expected = {}
+    with FeedServer().running() as server:
+        tables = []
+        for encoding, variant in ENCODING_CASES:
+            name = f"{encoding} {variant}"
+            url = server.route(
+                f"/{encoding}/{variant}",
+                body=(ENCODINGS / f"{encoding}.{variant}.xml").read_bytes(),
+                content_type=encoding_content_type(encoding, variant),
+            )
+            tables.append(f'[[feeds]]\nname = "{name}"\nurl = "{url}"\n')
+            expected[name] = make_encodings.TEXTS[encoding]
+        for name in ("hostile", "broken-markup", "malformed", "dates", "rss1"):
+            url = server.fixture(f"/{name}", f"{name}.xml")
+            tables.append(f'[[feeds]]\nname = "{name}"\nurl = "{url}"\n')
+        feeds.write_text("\n".join(tables), encoding="utf-8")
+        settings = CommunitySettings.from_pelican(
+            {
+                "PATH": str(ROOT / "content"),
+                "COMMUNITY_FEEDS_FILE": str(feeds),
+                "COMMUNITY_CACHE_DIR": str(tmp / "cache"),
+                "COMMUNITY_TIMEOUT": 5,
+            },
+            root=tmp,
+        )
+        report = run_aggregate(
+            load_subscriptions(feeds),
+            settings,
+            now=datetime(2026, 11, 21, 12, 0, tzinfo=UTC),
+        )
+    assert all(feed.status.ok for feed in report.feeds), report
+    output = build_site(
+        tmp / "output",
+        COMMUNITY_FEEDS_FILE=str(feeds),
+        COMMUNITY_CACHE_DIR=str(tmp / "cache"),
+    )
+    return output, {s.name: s for s in load_subscriptions(feeds)}, expected
+
+
+def test_every_legacy_encoding_renders_as_written(wide_site):
+    output, subs, expected = wide_site
+    assert len(expected) == 24
+    for name, (lang, _title, entries) in expected.items():
+        for prefix in ("", "en/"):
+            root = page(output, f"{prefix}comunita/fonti/{subs[name].slug}/index.html")
+            cards = root.cssselect("article.community-card")
+            shown = [
+                (
+                    c.cssselect(".community-card__title")[0].text_content().strip(),
+                    c.cssselect(".community-card__excerpt")[0].text_content().strip(),
+                )
+                for c in cards
+            ]
+            assert shown == entries, (name, prefix)
+            assert {c.get("lang") for c in cards} == {lang.split("-")[0]}, name

@@ -275,12 +275,18 @@ def process_body(
         body_hash=body_hash,
         title=parsed.title or state.title,
         home=parsed.home or state.home,
-        notice=(
-            f"not well-formed, {counted(len(found), 'entry', 'entries')} recovered "
-            f"({parsed.problem})"
-            if parsed.problem
-            else None
-        ),
+        notice="; ".join(
+            note
+            for note in (
+                f"not well-formed, {counted(len(found), 'entry', 'entries')} "
+                f"recovered ({parsed.problem})"
+                if parsed.problem
+                else None,
+                parsed.encoding_note,
+            )
+            if note
+        )
+        or None,
         entries_held=held,
     )
     cache.save_state(sub.slug, new_state)

@@ -21,6 +21,7 @@ from typing import Any
 
 import feedparser
 
+from community.encoding import decode_feed
 from community.model import Entry, FeedEntries, Media, MediaKind, Subscription
 from community.settings import Rules
 from sanitize import excerpt_html, image_tags, plain_text, safe_url, sanitize_html
@@ -50,6 +51,8 @@ class ParsedFeed:
     language: str | None
     entries: tuple[Mapping[str, Any], ...]
     problem: str | None = None  # why the XML was not well-formed, if it wasn't
+    encoding: str = "utf_8"  # how its bytes were read
+    encoding_note: str | None = None  # why not as declared, if not
 
 
 @dataclass(frozen=True)
@@ -103,17 +106,22 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
     nested xml:base chains against it; without it they would be lost).
     Raises :class:`NotAFeed` when nothing usable comes out.
     """
-    headers = {"content-location": url}
-    if content_type:
-        headers["content-type"] = content_type
+    decoded = decode_feed(body, content_type)
+    mime = (content_type or "application/xml").split(";", 1)[0].strip()
+    headers = {
+        "content-location": url,
+        "content-type": f"{mime or 'application/xml'}; charset=utf-8",
+    }
     parsed = feedparser.parse(
-        io.BytesIO(body),
+        io.BytesIO(decoded.body),
         response_headers=headers,
         resolve_relative_uris=False,
         sanitize_html=False,
     )
     problem = None
-    if parsed.get("bozo"):
+    if parsed.get("bozo") and not isinstance(
+        parsed.get("bozo_exception"), feedparser.CharacterEncodingOverride
+    ):
         exception = parsed.get("bozo_exception")
         problem = f"{type(exception).__name__}: {exception}" if exception else "bozo"
     if not parsed.get("version") and not parsed.entries:
@@ -130,6 +138,8 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
         language=_language(feed.get("language")),
         entries=tuple(parsed.entries),
         problem=problem,
+        encoding=decoded.encoding,
+        encoding_note=decoded.note,
     )
 
 
