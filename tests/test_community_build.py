@@ -167,6 +167,33 @@ def test_two_builds_from_the_shipped_cache_are_identical(published_site, tmp_pat
 # --- Hostile entries never become executable markup ---------------------------------
 
 
+def aggregate_and_build(tmp: Path, feeds: Path, **overrides) -> Path:
+    """Aggregate the feeds of ``feeds`` (served on loopback) into a cache in
+    ``tmp``, check every feed was read, and build the site from it."""
+    settings = CommunitySettings.from_pelican(
+        {
+            "PATH": str(ROOT / "content"),
+            "COMMUNITY_FEEDS_FILE": str(feeds),
+            "COMMUNITY_CACHE_DIR": str(tmp / "cache"),
+            "COMMUNITY_TIMEOUT": 5,
+            **overrides,
+        },
+        root=tmp,
+    )
+    report = run_aggregate(
+        load_subscriptions(feeds),
+        settings,
+        now=datetime(2026, 11, 21, 12, 0, tzinfo=UTC),
+    )
+    assert all(feed.status.ok for feed in report.feeds), report
+    return build_site(
+        tmp / "output",
+        COMMUNITY_FEEDS_FILE=str(feeds),
+        COMMUNITY_CACHE_DIR=str(tmp / "cache"),
+        **overrides,
+    )
+
+
 @pytest.fixture(scope="module")
 def hostile_site(tmp_path_factory):
     """The site built from a cache that aggregated hostile and good feeds."""
@@ -183,26 +210,7 @@ def hostile_site(tmp_path_factory):
             f'url = "{server.fixture("/rss2", "rss2.xml")}"\n',
             encoding="utf-8",
         )
-        settings = CommunitySettings.from_pelican(
-            {
-                "PATH": str(ROOT / "content"),
-                "COMMUNITY_FEEDS_FILE": str(feeds),
-                "COMMUNITY_CACHE_DIR": str(tmp / "cache"),
-                "COMMUNITY_TIMEOUT": 5,
-            },
-            root=tmp,
-        )
-        report = run_aggregate(
-            load_subscriptions(feeds),
-            settings,
-            now=datetime(2026, 11, 21, 12, 0, tzinfo=UTC),
-        )
-    assert all(feed.status.ok for feed in report.feeds), report
-    return build_site(
-        tmp / "output",
-        COMMUNITY_FEEDS_FILE=str(feeds),
-        COMMUNITY_CACHE_DIR=str(tmp / "cache"),
-    )
+        return aggregate_and_build(tmp, feeds)
 
 
 def test_hostile_feeds_produce_no_executable_markup(hostile_site):
@@ -292,26 +300,7 @@ def wide_site(tmp_path_factory):
             url = server.fixture(f"/{name}", f"{name}.xml")
             tables.append(f'[[feeds]]\nname = "{name}"\nurl = "{url}"\n')
         feeds.write_text("\n".join(tables), encoding="utf-8")
-        settings = CommunitySettings.from_pelican(
-            {
-                "PATH": str(ROOT / "content"),
-                "COMMUNITY_FEEDS_FILE": str(feeds),
-                "COMMUNITY_CACHE_DIR": str(tmp / "cache"),
-                "COMMUNITY_TIMEOUT": 5,
-            },
-            root=tmp,
-        )
-        report = run_aggregate(
-            load_subscriptions(feeds),
-            settings,
-            now=datetime(2026, 11, 21, 12, 0, tzinfo=UTC),
-        )
-    assert all(feed.status.ok for feed in report.feeds), report
-    output = build_site(
-        tmp / "output",
-        COMMUNITY_FEEDS_FILE=str(feeds),
-        COMMUNITY_CACHE_DIR=str(tmp / "cache"),
-    )
+        output = aggregate_and_build(tmp, feeds)
     return output, {s.name: s for s in load_subscriptions(feeds)}, expected
 
 
