@@ -18,6 +18,8 @@ from markup import assert_no_executable_markup
 from test_community_encoding import CASES as ENCODING_CASES
 from test_community_encoding import ENCODINGS, make_encodings
 from test_community_encoding import content_type as encoding_content_type
+from test_html_validity import vnu_errors
+from test_sanitize import FORBIDDEN
 
 from community.aggregate import run_aggregate
 from community.settings import CommunitySettings
@@ -320,3 +322,35 @@ def test_every_legacy_encoding_renders_as_written(wide_site):
             ]
             assert shown == entries, (name, prefix)
             assert {c.get("lang") for c in cards} == {lang.split("-")[0]}, name
+
+
+def community_pages(output: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in output.rglob("*.html")
+        if "comunita" in p.parts or (p.name == "index.html" and p.parent == output)
+    )
+
+
+def test_community_pages_from_hostile_and_broken_feeds_are_valid_html(wide_site):
+    output, _subs, _expected = wide_site
+    pages = community_pages(output)
+    assert len(pages) > 50
+    errors = vnu_errors([str(p) for p in pages])
+    assert not errors, "\n".join(errors[:50])
+
+
+def test_no_control_or_noncharacter_reaches_a_page(wide_site):
+    output, subs, _expected = wide_site
+    for path in community_pages(output):
+        text = path.read_text(encoding="utf-8")
+        assert not FORBIDDEN.search(text), (path, FORBIDDEN.search(text))
+    root = page(output, f"comunita/fonti/{subs['broken-markup'].slug}/index.html")
+    titles = [t.text_content().strip() for t in root.cssselect(".community-card h2")]
+    assert "Controlli C1: DrecomRSS …fine" in titles
+    excerpt = root.cssselect(".community-card__excerpt")[0]
+    # The excerpt's own headings sit under the card's h2, none skipped.
+    assert [h.tag for h in excerpt.iter("h1", "h2", "h3", "h4", "h5", "h6")][:2] == [
+        "h3",
+        "h4",
+    ]

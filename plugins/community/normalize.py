@@ -24,7 +24,14 @@ import feedparser
 from community.encoding import decode_feed
 from community.model import Entry, FeedEntries, Media, MediaKind, Subscription
 from community.settings import Rules
-from sanitize import excerpt_html, image_tags, plain_text, safe_url, sanitize_html
+from sanitize import (
+    clean_text,
+    excerpt_html,
+    image_tags,
+    plain_text,
+    safe_url,
+    sanitize_html,
+)
 
 # What an excerpt leaves out: it is a taste of the text, the card shows media.
 EXCERPT_DROP: frozenset[str] = frozenset(
@@ -295,7 +302,7 @@ def candidates(
         base = (detail or {}).get("base") or base_url
         title = plain_text(raw.get("title"))
         if (raw.get("title_detail") or {}).get("type") == "text/plain":
-            title = " ".join(str(raw.get("title") or "").split())
+            title = " ".join(clean_text(str(raw.get("title") or "")).split())
         entry_id = _identity(raw, sub.slug, link, f"{title}\0{text}")
         if entry_id in ids:
             continue

@@ -25,7 +25,7 @@ from community.model import (
 from community.normalize import newest_first
 from community.settings import Rules
 from community.subscriptions import url_key
-from sanitize import safe_url, sanitize_html
+from sanitize import clean_text, safe_url, sanitize_html
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,9 @@ def rechecked(entry: Entry) -> Entry:
             media.append(Media(m.kind, url, m.type, thumbnail))
     return replace(
         entry,
+        title=clean_text(entry.title),
+        author=clean_text(entry.author) if entry.author else None,
+        categories=tuple(clean_text(c) for c in entry.categories),
         link=safe_url(entry.link),
         summary_html=sanitize_html(entry.summary_html),
         media=tuple(media),
