@@ -100,6 +100,7 @@ class Candidate:
             categories=self.categories,
             media=_media(self.raw, self.base, self.link, (text, cleaned)),
             lang=self.lang,
+            position=self.position,
         )
 
 
@@ -339,6 +340,16 @@ def _shorten(text: str, length: int) -> str:
     return cut.rstrip(" ,;:.-") + "…"
 
 
+@dataclass(frozen=True)
+class Merged:
+    """A feed's entries after a fetch, and what the fetch brought or lost."""
+
+    entries: FeedEntries
+    new: int  # entries kept that were never seen before
+    too_old: int  # entries of this fetch older than the maximum age
+    filtered: int  # entries of this fetch its filters refused
+
+
 def merge(
     found: Sequence[Candidate],
     previous: FeedEntries | None,
@@ -346,10 +357,11 @@ def merge(
     *,
     now: datetime,
     rules: Rules,
-) -> tuple[FeedEntries, int]:
+) -> Merged:
     """Fold this fetch's entries into what the cache held for the feed.
 
-    Returns the feed's new entries and how many of them are new. Entries keep
+    Returns the feed's entries, how many are new, and how many of this
+    fetch's entries were dropped for age or by the filters. Entries keep
     the time we first saw them (and their date never moves past it). A feed
     seen for the first time (``previous`` is None) contributes only its newest
     ``rules.new_feed_entries``; the rest are remembered as seen, so they do
@@ -361,8 +373,10 @@ def merge(
     kept: dict[str, Entry] = {}
     fresh: list[Candidate] = []
     wanted: set[str] = set()
+    filtered = 0
     for candidate in found:
         if not sub.wants(candidate.title, candidate.categories):
+            filtered += 1
             continue  # not marked seen: loosening the filter brings it back
         wanted.add(candidate.id)
         old = held.get(candidate.id)
@@ -382,7 +396,14 @@ def merge(
             kept[entry.id] = entry
     entries = keep_recent(kept.values(), now=now, rules=rules, limit=sub.max_entries)
     new = sum(1 for e in entries if e.id in fresh_ids)
-    return FeedEntries(tuple(entries), frozenset(wanted) | {e.id for e in entries}), new
+    oldest = now - timedelta(days=rules.max_age_days)
+    too_old = sum(1 for c in found if c.id in wanted and (c.date or now) < oldest)
+    return Merged(
+        FeedEntries(tuple(entries), frozenset(wanted) | {e.id for e in entries}),
+        new=new,
+        too_old=too_old,
+        filtered=filtered,
+    )
 
 
 def keep_recent(
@@ -394,11 +415,14 @@ def keep_recent(
     return recent[: limit or rules.max_entries]
 
 
-def newest_first(entry: Entry) -> tuple[float, float, str, str]:
-    """Sort key: newest date first; ties broken so the order never varies."""
+def newest_first(entry: Entry) -> tuple[float, float, str, int, str]:
+    """Sort key: newest date first, then a feed's own order (undated entries
+    of one fetch share its time); remaining ties broken so the order never
+    varies."""
     return (
         -entry.date.timestamp(),
         -entry.first_seen.timestamp(),
         entry.feed,
+        entry.position,
         entry.id,
     )
