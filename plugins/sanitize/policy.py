@@ -211,6 +211,10 @@ def plain_text(fragment: str | None) -> str:
     if not fragment:
         return ""
     fragment = _CONTROL.sub("", fragment)
+    if "<" not in fragment and "&" not in fragment:
+        # No markup and no reference: the parser would give the text back
+        # as it is (most titles; an aggregate run reads thousands).
+        return " ".join(fragment.split())
     text = html.unescape(
         nh3.clean(fragment, tags=set(), clean_content_tags=set(CLEAN_CONTENT_TAGS))
     )
