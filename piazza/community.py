@@ -78,9 +78,17 @@ def aggregate(
     if report.feeds:
         console.print(summary_table(report))
     problems = len(report.problems)
+    dropped = report.dropped
+    left_out = [
+        f"{dropped['old']} too old" if dropped["old"] else "",
+        counted(dropped["duplicates"], "duplicate") if dropped["duplicates"] else "",
+        f"{dropped['filtered']} filtered out" if dropped["filtered"] else "",
+    ]
+    left_out = [words for words in left_out if words]
     console.print(
         f"{counted(len(report.feeds), 'feed')}, "
         f"{counted(report.new_entries, 'new entry', 'new entries')}"
+        + (f" ({', '.join(left_out)} left out)" if left_out else "")
         + (
             f", {problems} {'needs' if problems == 1 else 'need'} attention"
             if problems
@@ -98,6 +106,9 @@ def summary_table(report: AggregateReport) -> Table:
     table.add_column("Status")
     table.add_column("New", justify="right")
     table.add_column("Held", justify="right")
+    table.add_column("Old", justify="right")
+    table.add_column("Dup.", justify="right")
+    table.add_column("Filtered", justify="right")
     table.add_column("Time", justify="right")
     table.add_column("Details", overflow="fold")
     for feed in report.feeds:
@@ -110,6 +121,9 @@ def summary_table(report: AggregateReport) -> Table:
             f"[{style}]{feed.status}[/]",
             str(feed.new_entries),
             str(feed.entries_held),
+            str(feed.dropped_old),
+            str(feed.dropped_duplicates),
+            str(feed.dropped_filtered),
             f"{feed.elapsed:.2f} s" if feed.elapsed else "-",
             details,
         )

@@ -535,3 +535,77 @@ def _invoke(*args: str) -> subprocess.CompletedProcess:
         timeout=120,
         check=False,
     )
+
+
+# --- Honest reporting -----------------------------------------------------------------
+
+
+def rss(*items: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        "<title>Resoconto</title><link>https://conti.example/</link>"
+        + "".join(items)
+        + "</channel></rss>"
+    ).encode()
+
+
+def item(title: str, guid: str, date: str | None = None, category: str = "") -> str:
+    when = f"<pubDate>{date}</pubDate>" if date else ""
+    tag = f"<category>{category}</category>" if category else ""
+    return (
+        f"<item><title>{title}</title><guid>https://conti.example/{guid}</guid>"
+        f"<link>https://conti.example/{guid}</link>{when}{tag}</item>"
+    )
+
+
+def test_what_is_left_out_is_counted_by_reason(tmp_path, server):
+    recent = "Fri, 20 Nov 2026 10:00:00 +0000"
+    ancient = "Mon, 20 Nov 2023 10:00:00 +0000"
+    url = server.route(
+        "/conti",
+        body=rss(
+            item("Nuovo", "1", recent),
+            item("Doppio", "2", recent),
+            item("Doppio", "2", recent),
+            item("Vecchio", "3", ancient),
+            item("Vecchissimo", "4", ancient),
+            item("Mercatino: vendo", "5", recent, "mercatino"),
+        ),
+    )
+    subscribe(tmp_path, {"name": "Conti", "url": url, "exclude": ["mercatino"]})
+    settings = settings_for(tmp_path, COMMUNITY_NEW_FEED_ENTRIES=10)
+    report = aggregate(tmp_path, settings=settings)
+    feed = by_slug(report)["conti"]
+    assert (feed.dropped_old, feed.dropped_duplicates, feed.dropped_filtered) == (
+        2,
+        1,
+        1,
+    )
+    assert feed.new_entries == 2 and feed.entries_held == 2
+    assert "2 older than 365 days, 1 duplicate, 1 filtered out left out" in (
+        feed.message
+    )
+    assert report.dropped == {"old": 2, "duplicates": 1, "filtered": 1}
+    saved = state(tmp_path, "conti", url)
+    assert (saved.dropped_old, saved.dropped_duplicates, saved.dropped_filtered) == (
+        2,
+        1,
+        1,
+    )
+    # A feed whose entries are all too old says so, not "no new entries" alone.
+    server.route("/conti", body=rss(item("Vecchio", "3", ancient)))
+    again = by_slug(aggregate(tmp_path, now=NOW + timedelta(hours=1)))["conti"]
+    assert again.message == "no new entries; 1 older than 365 days left out"
+
+
+def test_undated_entries_keep_their_feeds_order(tmp_path, server):
+    titles = ["Zeta", "Alfa", "Mu", "Beta", "Omega"]
+    url = server.route(
+        "/senza-date", body=rss(*(item(t, str(n)) for n, t in enumerate(titles)))
+    )
+    subscribe(tmp_path, {"name": "Senza date", "url": url})
+    settings = settings_for(tmp_path, COMMUNITY_NEW_FEED_ENTRIES=10)
+    aggregate(tmp_path, settings=settings)
+    held = entries(tmp_path, "senza-date")
+    assert [e.title for e in held] == titles
+    assert {e.date for e in held} == {NOW}

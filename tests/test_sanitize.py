@@ -6,12 +6,19 @@ from __future__ import annotations
 import html as htmllib
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import html
 from markup import assert_no_executable_markup
 
-from sanitize import excerpt_html, plain_text, sanitize_html, truncate_html
+from sanitize import (
+    clean_text,
+    excerpt_html,
+    plain_text,
+    sanitize_html,
+    truncate_html,
+)
 
 TAGS = [
     "script", "style", "iframe", "object", "embed", "form", "input", "button",
@@ -163,3 +170,74 @@ def test_truncation_closes_what_it_opens():
     assert out.startswith("<p>Uno <strong>due")
     assert out.endswith("</strong></p>") and "…" in out
     assert "sei" not in out
+
+
+# --- Text hygiene and valid structure -------------------------------------------------
+
+FORBIDDEN = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff\ud800-\udfff]"
+)
+
+
+@pytest.mark.parametrize(
+    "junk",
+    ["\x00", "\x07", "\x1b", "\x7f", "\x81", "\x8d", "\x9f", "\ufdd0", "\ufdef",
+     "\ufffe", "\uffff", "\U0001fffe", "\U0010ffff", "\ud800", "\udfff"],
+)  # fmt: skip
+def test_controls_noncharacters_and_lone_surrogates_never_come_out(junk):
+    text = f"Drecom{junk}RSS e\tpoi\n"
+    assert plain_text(text) == "DrecomRSS e poi"
+    assert clean_text(text) == "DrecomRSS e\tpoi\n"
+    assert sanitize_html(f"<p title='a{junk}b'>x{junk}y</p>") == '<p title="ab">xy</p>'
+
+
+@settings(max_examples=200, deadline=None)
+@given(hostile, st.text(alphabet=st.characters(max_codepoint=0x10FFFF), max_size=40))
+def test_no_forbidden_character_survives(markup, text):
+    for out in (sanitize_html(markup + text), plain_text(text + markup)):
+        assert not FORBIDDEN.search(out), repr(out)
+
+
+def structure(fragment: str, under: int = 2) -> str:
+    return sanitize_html(fragment, under=under)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        # Headings: under the card's h2, in order, none skipped, none empty.
+        ("<h1>A</h1><p>t</p><h2>B</h2>", "<h3>A</h3><p>t</p><h4>B</h4>"),
+        ("<h2>A</h2><h5>B</h5><h3>C</h3>", "<h3>A</h3><h4>B</h4><h4>C</h4>"),
+        ("<h1></h1><h4>B</h4>", "<h3>B</h3>"),
+        # Empty elements go, bottom up; text between stays.
+        ("<p></p><p> </p><span></span><strong><em></em></strong>x", "x"),
+        ("<p><img src='https://a.example/p.jpg'></p>",
+         '<p><img src="https://a.example/p.jpg" loading="lazy" alt=""></p>'),
+        # Orphans get their container.
+        ("<li>a</li><li>b</li>", "<ul><li>a</li><li>b</li></ul>"),
+        ("<dt>t</dt><dd>d</dd>", "<dl><dt>t</dt><dd>d</dd></dl>"),
+        ("<dd>solo</dd>", "<div><div>solo</div></div>"),
+        ("<ul><p>p</p><li>v</li></ul>", "<ul><li><p>p</p></li><li>v</li></ul>"),
+        # Attributes: empty or meaningless ones removed.
+        ('<p dir="" lang="" title="">x</p>', "<p>x</p>"),
+        ('<p dir="sideways" lang="it_IT">x</p>', "<p>x</p>"),
+        ('<p dir="RTL" lang="he">x</p>', '<p dir="rtl" lang="he">x</p>'),
+        ('<ol start="one"><li value="2">x</li></ol>', '<ol><li value="2">x</li></ol>'),
+        # Links without a target are text; times without a date too.
+        ("<a>senza</a> <a name='n'></a>", "senza"),
+        ("<time></time><time datetime=''>ieri</time>", "ieri"),
+        ('<time datetime="2026-11">1</time>', '<time datetime="2026-11">1</time>'),
+        ('<time datetime="2026-13-40">x</time>', "x"),
+        # Blocks inside phrasing elements are unwrapped, words kept apart.
+        ("<span><div>a</div><div>b</div></span>", "<span>a b</span>"),
+        ("<h1><div>a</div></h1>", "<h3>a</h3>"),
+        ("<h2><ul><li>x</li></ul></h2>", "<h3>x</h3>"),
+        ("<dt><h1>t</h1></dt><dd>d</dd>", "<dl><dt>t</dt><dd>d</dd></dl>"),
+    ],
+)  # fmt: skip
+def test_output_is_valid_in_its_place(given, expected):
+    assert " ".join(structure(given).split()) == expected
+
+
+def test_headings_past_h6_become_paragraphs():
+    assert structure("<h1>a</h1><h2>b</h2>", under=5) == "<h6>a</h6><p>b</p>"

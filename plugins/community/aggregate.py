@@ -65,6 +65,11 @@ class FeedReport:
     message: str
     new_entries: int = 0
     entries_held: int = 0
+    # Entries of this fetch left out: older than the maximum age, the same
+    # entry twice in the feed, refused by the feed's filters.
+    dropped_old: int = 0
+    dropped_duplicates: int = 0
+    dropped_filtered: int = 0
     http_status: int | None = None
     elapsed: float = 0.0
     moved_to: str | None = None
@@ -81,6 +86,15 @@ class AggregateReport:
     @property
     def new_entries(self) -> int:
         return sum(f.new_entries for f in self.feeds)
+
+    @property
+    def dropped(self) -> dict[str, int]:
+        """Entries left out in this run, by reason."""
+        return {
+            "old": sum(f.dropped_old for f in self.feeds),
+            "duplicates": sum(f.dropped_duplicates for f in self.feeds),
+            "filtered": sum(f.dropped_filtered for f in self.feeds),
+        }
 
     @property
     def problems(self) -> tuple[FeedReport, ...]:
@@ -265,7 +279,13 @@ def process_body(
     if parsed.problem:
         cache.save_raw(sub.slug, body)  # what was recovered from, for a look
     found = candidates(parsed, sub, base_url=final_url, rules=rules)
-    feed_entries, new = merge(found, previous, sub, now=now, rules=rules)
+    merged = merge(found, previous, sub, now=now, rules=rules)
+    feed_entries, new = merged.entries, merged.new
+    dropped = {
+        "dropped_old": merged.too_old,
+        "dropped_duplicates": len(parsed.entries) - len(found),
+        "dropped_filtered": merged.filtered,
+    }
     cache.save_entries(sub.slug, feed_entries)
     held = len(feed_entries.entries)
     new_state = succeeded(
@@ -275,16 +295,24 @@ def process_body(
         body_hash=body_hash,
         title=parsed.title or state.title,
         home=parsed.home or state.home,
-        notice=(
-            f"not well-formed, {counted(len(found), 'entry', 'entries')} recovered "
-            f"({parsed.problem})"
-            if parsed.problem
-            else None
-        ),
+        notice="; ".join(
+            note
+            for note in (
+                f"not well-formed, {counted(len(found), 'entry', 'entries')} "
+                f"recovered ({parsed.problem})"
+                if parsed.problem
+                else None,
+                parsed.encoding_note,
+            )
+            if note
+        )
+        or None,
         entries_held=held,
+        **dropped,
     )
     cache.save_state(sub.slug, new_state)
     message = f"{new} new" if new else "no new entries"
+    message += dropped_words(**dropped, max_age_days=rules.max_age_days)
     if parsed.problem:
         message += " (feed not well-formed; entries recovered)"
     return FeedReport(
@@ -294,7 +322,26 @@ def process_body(
         new_entries=new,
         entries_held=held,
         moved_to=new_state.moved_to,
+        **dropped,
     )
+
+
+def dropped_words(
+    *,
+    dropped_old: int,
+    dropped_duplicates: int,
+    dropped_filtered: int,
+    max_age_days: int,
+) -> str:
+    """ "; 3 older than 365 days, 1 duplicate, 2 filtered out", or nothing."""
+    parts = []
+    if dropped_old:
+        parts.append(f"{dropped_old} older than {counted(max_age_days, 'day')}")
+    if dropped_duplicates:
+        parts.append(counted(dropped_duplicates, "duplicate"))
+    if dropped_filtered:
+        parts.append(f"{dropped_filtered} filtered out")
+    return f"; {', '.join(parts)} left out" if parts else ""
 
 
 # --- A run ----------------------------------------------------------------------

@@ -98,6 +98,7 @@ def entry_to_json(entry: Entry) -> dict[str, Any]:
             for m in entry.media
         ],
         "lang": entry.lang,
+        "position": entry.position,
     }
 
 
@@ -122,6 +123,7 @@ def entry_from_json(data: dict[str, Any]) -> Entry:
             for m in data.get("media") or ()
         ),
         lang=data.get("lang"),
+        position=int(data.get("position") or 0),
     )
 
 

@@ -23,7 +23,7 @@ from community.cache import Cache
 from community.model import FeedState, Subscription
 from community.settings import CommunitySettings
 from community.subscriptions import load_subscriptions, render_opml
-from community.view import CommunityView, build_view
+from community.view import CommunityView, DirectoryPage, build_view
 from wording import counted
 
 logger = logging.getLogger(__name__)
@@ -101,6 +101,8 @@ class CommunityGenerator(Generator):
             source_url=community.urls["source_url"],
             siteurl=self.settings.get("SITEURL", ""),
             from_snapshot=from_snapshot,
+            top_sources=community.top_sources,
+            sources_per_page=community.sources_per_page,
         )
         logger.info(
             "community: %s, %s, from %s",
@@ -119,6 +121,7 @@ class CommunityGenerator(Generator):
         self.context["community_latest"] = self.view.items[: community.latest]
         self.context["community_urls"] = {
             "index": community.urls["index_url"],
+            "sources": community.urls["sources_url"],
             "status": community.urls["status_url"],
             "feed": community.urls["feed_atom"],
             "opml": community.urls["opml"],
@@ -134,6 +137,8 @@ class CommunityGenerator(Generator):
         common = {
             "relative_urls": settings["RELATIVE_URLS"],
             "community_sources": view.sources,
+            "community_top_sources": view.top_sources,
+            "community_sources_total": view.directory.total,
             "community_generated_at": view.generated_at,
             # multilang reads `blog` as "a listing that exists in every
             # language": it then gives these pages their hreflang alternates
@@ -173,6 +178,7 @@ class CommunityGenerator(Generator):
                     community_entries=page.items,
                     **common,
                 )
+            self._write_directory(writer, lang, prefix, common)
         writer.write_file(
             urls["status_save_as"],
             self.get_template("community/status"),
@@ -183,10 +189,43 @@ class CommunityGenerator(Generator):
             page_name=urls["status_save_as"].rsplit(".", 1)[0],
             lang=default,
             community_status=view.status,
+            community_summary=view.summary,
+            community_max_age_days=self.community.rules.max_age_days,
             community_generated_at=view.generated_at,
             community_from_snapshot=view.from_snapshot,
         )
         self._write_feeds(Path(self.output_path))
+
+    def _directory_url(self, number: int, key: str = "url") -> str:
+        urls = self.community.urls
+        if number == 1:
+            return urls[f"sources_{key}"]
+        return urls[f"sources_page_{key}"].format(number=number)
+
+    def _write_directory(
+        self, writer: Any, lang: str, prefix: str, common: dict[str, Any]
+    ) -> None:
+        """The sources directory in one language: letter sections over pages
+        linked to each other (no JavaScript needed)."""
+        directory = self.view.directory
+        pages = directory.pages or (DirectoryPage(1, ()),)
+        page_urls = {p.number: prefix + self._directory_url(p.number) for p in pages}
+        template = self.get_template("community/sources")
+        for directory_page in pages:
+            save_as = prefix + self._directory_url(directory_page.number, "save_as")
+            writer.write_file(
+                save_as,
+                template,
+                self.context,
+                template_name="community/sources",
+                url=page_urls[directory_page.number],
+                page_name=save_as.rsplit(".", 1)[0],
+                lang=lang,
+                community_directory=directory,
+                community_directory_page=directory_page,
+                community_directory_urls=page_urls,
+                **common,
+            )
 
     def _write_feeds(self, output: Path) -> None:
         settings = self.settings

@@ -83,6 +83,9 @@ class Entry:
     categories: tuple[str, ...] = ()
     media: tuple[Media, ...] = ()
     lang: str | None = None
+    # Its place in the feed when last fetched (0: first). Entries of one date
+    # (undated ones share their fetch's time) keep the feed's own order.
+    position: int = 0
 
     def media_of(self, kind: MediaKind) -> Media | None:
         return next((m for m in self.media if m.kind == kind), None)
@@ -131,6 +134,10 @@ class FeedState:
     failures: int = 0  # consecutive
     next_attempt: datetime | None = None  # backing off until then
     entries_held: int = 0
+    # What its last parsed fetch left out, and why.
+    dropped_old: int = 0  # older than COMMUNITY_MAX_AGE_DAYS
+    dropped_duplicates: int = 0  # the same entry twice in the feed
+    dropped_filtered: int = 0  # refused by its include/exclude filters
 
     @property
     def fetch_url(self) -> str:

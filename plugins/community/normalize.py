@@ -21,9 +21,17 @@ from typing import Any
 
 import feedparser
 
+from community.encoding import decode_feed
 from community.model import Entry, FeedEntries, Media, MediaKind, Subscription
 from community.settings import Rules
-from sanitize import excerpt_html, image_tags, plain_text, safe_url, sanitize_html
+from sanitize import (
+    clean_text,
+    excerpt_html,
+    image_tags,
+    plain_text,
+    safe_url,
+    sanitize_html,
+)
 
 # What an excerpt leaves out: it is a taste of the text, the card shows media.
 EXCERPT_DROP: frozenset[str] = frozenset(
@@ -50,6 +58,8 @@ class ParsedFeed:
     language: str | None
     entries: tuple[Mapping[str, Any], ...]
     problem: str | None = None  # why the XML was not well-formed, if it wasn't
+    encoding: str = "utf_8"  # how its bytes were read
+    encoding_note: str | None = None  # why not as declared, if not
 
 
 @dataclass(frozen=True)
@@ -90,6 +100,7 @@ class Candidate:
             categories=self.categories,
             media=_media(self.raw, self.base, self.link, (text, cleaned)),
             lang=self.lang,
+            position=self.position,
         )
 
 
@@ -103,17 +114,22 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
     nested xml:base chains against it; without it they would be lost).
     Raises :class:`NotAFeed` when nothing usable comes out.
     """
-    headers = {"content-location": url}
-    if content_type:
-        headers["content-type"] = content_type
+    decoded = decode_feed(body, content_type)
+    mime = (content_type or "application/xml").split(";", 1)[0].strip()
+    headers = {
+        "content-location": url,
+        "content-type": f"{mime or 'application/xml'}; charset=utf-8",
+    }
     parsed = feedparser.parse(
-        io.BytesIO(body),
+        io.BytesIO(decoded.body),
         response_headers=headers,
         resolve_relative_uris=False,
         sanitize_html=False,
     )
     problem = None
-    if parsed.get("bozo"):
+    if parsed.get("bozo") and not isinstance(
+        parsed.get("bozo_exception"), feedparser.CharacterEncodingOverride
+    ):
         exception = parsed.get("bozo_exception")
         problem = f"{type(exception).__name__}: {exception}" if exception else "bozo"
     if not parsed.get("version") and not parsed.entries:
@@ -130,6 +146,8 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
         language=_language(feed.get("language")),
         entries=tuple(parsed.entries),
         problem=problem,
+        encoding=decoded.encoding,
+        encoding_note=decoded.note,
     )
 
 
@@ -285,7 +303,7 @@ def candidates(
         base = (detail or {}).get("base") or base_url
         title = plain_text(raw.get("title"))
         if (raw.get("title_detail") or {}).get("type") == "text/plain":
-            title = " ".join(str(raw.get("title") or "").split())
+            title = " ".join(clean_text(str(raw.get("title") or "")).split())
         entry_id = _identity(raw, sub.slug, link, f"{title}\0{text}")
         if entry_id in ids:
             continue
@@ -322,6 +340,16 @@ def _shorten(text: str, length: int) -> str:
     return cut.rstrip(" ,;:.-") + "…"
 
 
+@dataclass(frozen=True)
+class Merged:
+    """A feed's entries after a fetch, and what the fetch brought or lost."""
+
+    entries: FeedEntries
+    new: int  # entries kept that were never seen before
+    too_old: int  # entries of this fetch older than the maximum age
+    filtered: int  # entries of this fetch its filters refused
+
+
 def merge(
     found: Sequence[Candidate],
     previous: FeedEntries | None,
@@ -329,10 +357,11 @@ def merge(
     *,
     now: datetime,
     rules: Rules,
-) -> tuple[FeedEntries, int]:
+) -> Merged:
     """Fold this fetch's entries into what the cache held for the feed.
 
-    Returns the feed's new entries and how many of them are new. Entries keep
+    Returns the feed's entries, how many are new, and how many of this
+    fetch's entries were dropped for age or by the filters. Entries keep
     the time we first saw them (and their date never moves past it). A feed
     seen for the first time (``previous`` is None) contributes only its newest
     ``rules.new_feed_entries``; the rest are remembered as seen, so they do
@@ -344,8 +373,10 @@ def merge(
     kept: dict[str, Entry] = {}
     fresh: list[Candidate] = []
     wanted: set[str] = set()
+    filtered = 0
     for candidate in found:
         if not sub.wants(candidate.title, candidate.categories):
+            filtered += 1
             continue  # not marked seen: loosening the filter brings it back
         wanted.add(candidate.id)
         old = held.get(candidate.id)
@@ -365,7 +396,14 @@ def merge(
             kept[entry.id] = entry
     entries = keep_recent(kept.values(), now=now, rules=rules, limit=sub.max_entries)
     new = sum(1 for e in entries if e.id in fresh_ids)
-    return FeedEntries(tuple(entries), frozenset(wanted) | {e.id for e in entries}), new
+    oldest = now - timedelta(days=rules.max_age_days)
+    too_old = sum(1 for c in found if c.id in wanted and (c.date or now) < oldest)
+    return Merged(
+        FeedEntries(tuple(entries), frozenset(wanted) | {e.id for e in entries}),
+        new=new,
+        too_old=too_old,
+        filtered=filtered,
+    )
 
 
 def keep_recent(
@@ -377,11 +415,14 @@ def keep_recent(
     return recent[: limit or rules.max_entries]
 
 
-def newest_first(entry: Entry) -> tuple[float, float, str, str]:
-    """Sort key: newest date first; ties broken so the order never varies."""
+def newest_first(entry: Entry) -> tuple[float, float, str, int, str]:
+    """Sort key: newest date first, then a feed's own order (undated entries
+    of one fetch share its time); remaining ties broken so the order never
+    varies."""
     return (
         -entry.date.timestamp(),
         -entry.first_seen.timestamp(),
         entry.feed,
+        entry.position,
         entry.id,
     )

@@ -56,6 +56,10 @@ DEFAULTS: dict[str, Any] = {
     "COMMUNITY_EXCERPT_LENGTH": 320,
     # Output.
     "COMMUNITY_PER_PAGE": 20,
+    # The listing's sidebar names this many of the most active sources and
+    # links the sources directory (alphabetical, this many sources a page).
+    "COMMUNITY_TOP_SOURCES": 10,
+    "COMMUNITY_SOURCES_PER_PAGE": 100,
     "COMMUNITY_LATEST": 5,  # entries in the home page block
     "COMMUNITY_FEED_MAX_ITEMS": 50,
     "COMMUNITY_TITLE": {"it": "Comunità", "en": "Community"},
@@ -63,6 +67,11 @@ DEFAULTS: dict[str, Any] = {
     "COMMUNITY_INDEX_SAVE_AS": "comunita/index.html",
     "COMMUNITY_SOURCE_URL": "comunita/fonti/{slug}/",
     "COMMUNITY_SOURCE_SAVE_AS": "comunita/fonti/{slug}/index.html",
+    # The sources directory: its first page, then page {number} (2, 3...).
+    "COMMUNITY_SOURCES_URL": "comunita/fonti/",
+    "COMMUNITY_SOURCES_SAVE_AS": "comunita/fonti/index.html",
+    "COMMUNITY_SOURCES_PAGE_URL": "comunita/fonti/pagina/{number}/",
+    "COMMUNITY_SOURCES_PAGE_SAVE_AS": "comunita/fonti/pagina/{number}/index.html",
     "COMMUNITY_STATUS_URL": "comunita/stato/",
     "COMMUNITY_STATUS_SAVE_AS": "comunita/stato/index.html",
     "COMMUNITY_FEED_ATOM": "feeds/comunita.atom.xml",
@@ -108,6 +117,8 @@ class CommunitySettings:
     rules: Rules
     workers: int
     per_page: int
+    top_sources: int
+    sources_per_page: int
     latest: int
     feed_max_items: int
     title: Mapping[str, str]
@@ -168,6 +179,8 @@ class CommunitySettings:
             rules=rules,
             workers=workers,
             per_page=_integer(value, "COMMUNITY_PER_PAGE"),
+            top_sources=_integer(value, "COMMUNITY_TOP_SOURCES", minimum=0),
+            sources_per_page=_integer(value, "COMMUNITY_SOURCES_PER_PAGE"),
             latest=_integer(value, "COMMUNITY_LATEST", minimum=0),
             feed_max_items=_integer(value, "COMMUNITY_FEED_MAX_ITEMS"),
             title=dict(title),

@@ -9,7 +9,8 @@ gives the same pages. Everything from the cache is re-checked on the way out
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
@@ -25,7 +26,7 @@ from community.model import (
 from community.normalize import newest_first
 from community.settings import Rules
 from community.subscriptions import url_key
-from sanitize import safe_url, sanitize_html
+from sanitize import clean_text, safe_url, sanitize_html
 
 
 @dataclass(frozen=True)
@@ -66,14 +67,75 @@ class Health(StrEnum):
     GONE = "gone"
 
 
+# Problems first on the status page, the worst first.
+SEVERITY = (Health.FAILING, Health.GONE, Health.REDIRECTED, Health.NEVER, Health.OK)
+
+
 @dataclass(frozen=True)
 class StatusRow:
     """A line of the editors' status page."""
 
     source: Source
     state: FeedState
-    shown: int  # entries on the site (after filters, age, de-duplication)
+    shown: int  # entries in the Community listing (after filters, age, duplicates)
     health: Health
+    # Held in the cache but not shown, and why (the last fetch's own drops
+    # are in ``state.dropped_*``).
+    hidden_old: int = 0  # grown older than the maximum age since fetched
+    hidden_filtered: int = 0  # refused by the feed's filters as they are now
+    hidden_duplicates: int = 0  # shown once, under the source that had it first
+
+    @property
+    def problem(self) -> bool:
+        return self.health is not Health.OK or bool(self.state.notice)
+
+
+@dataclass(frozen=True)
+class StatusSummary:
+    """The status page: problem feeds one by one, healthy ones as totals."""
+
+    problems: tuple[StatusRow, ...]
+    healthy: int
+    healthy_shown: int
+    healthy_held: int
+    dropped: Mapping[str, int]  # reason: entries, over every feed
+
+    @property
+    def total(self) -> int:
+        return len(self.problems) + self.healthy
+
+
+@dataclass(frozen=True)
+class SourceSummary:
+    """A source in a list of sources: how many entries it has in the listing."""
+
+    source: Source
+    shown: int
+    latest: datetime | None  # its newest entry in the listing
+
+
+@dataclass(frozen=True)
+class Section:
+    """The sources whose names start with one letter, on one directory page."""
+
+    letter: str  # "A"..."Z", "0-9", or "#" for every other script
+    anchor: str  # the section's id
+    sources: tuple[SourceSummary, ...]
+
+
+@dataclass(frozen=True)
+class DirectoryPage:
+    number: int  # from 1
+    sections: tuple[Section, ...]
+
+
+@dataclass(frozen=True)
+class Directory:
+    """Every source, alphabetical, in letter sections over numbered pages."""
+
+    pages: tuple[DirectoryPage, ...]
+    letters: tuple[tuple[str, str, int], ...]  # letter, anchor, its first page
+    total: int
 
 
 @dataclass(frozen=True)
@@ -83,6 +145,9 @@ class CommunityView:
     status: tuple[StatusRow, ...]
     generated_at: datetime | None
     from_snapshot: bool = False
+    top_sources: tuple[SourceSummary, ...] = ()
+    directory: Directory = Directory((), (), 0)
+    summary: StatusSummary | None = None
 
 
 def health(state: FeedState) -> Health:
@@ -126,6 +191,9 @@ def rechecked(entry: Entry) -> Entry:
             media.append(Media(m.kind, url, m.type, thumbnail))
     return replace(
         entry,
+        title=clean_text(entry.title),
+        author=clean_text(entry.author) if entry.author else None,
+        categories=tuple(clean_text(c) for c in entry.categories),
         link=safe_url(entry.link),
         summary_html=sanitize_html(entry.summary_html),
         media=tuple(media),
@@ -161,8 +229,15 @@ def build_view(
     source_url: str,
     siteurl: str,
     from_snapshot: bool = False,
+    top_sources: int = 10,
+    sources_per_page: int = 100,
 ) -> CommunityView:
-    """Everything the Community pages need, from plain data."""
+    """Everything the Community pages need, from plain data.
+
+    ``top_sources`` is how many of the most active sources the listing's
+    sidebar names; ``sources_per_page`` how many sources a page of the
+    sources directory lists.
+    """
     sources = {
         sub.slug: source_of(
             sub, states[sub.slug], source_url=source_url, siteurl=siteurl
@@ -171,13 +246,15 @@ def build_view(
     }
     oldest = generated_at - timedelta(days=rules.max_age_days) if generated_at else None
     per_feed: dict[str, list[Entry]] = {}
+    hidden_old: dict[str, int] = {}
+    hidden_filtered: dict[str, int] = {}
     for sub in subscriptions:
         held = entries.get(sub.slug)
-        kept = [
-            rechecked(e)
-            for e in (held.entries if held else ())
-            if sub.wants(e.title, e.categories) and (oldest is None or e.date >= oldest)
-        ]
+        held_entries = held.entries if held else ()
+        wanted = [e for e in held_entries if sub.wants(e.title, e.categories)]
+        kept = [rechecked(e) for e in wanted if oldest is None or e.date >= oldest]
+        hidden_filtered[sub.slug] = len(held_entries) - len(wanted)
+        hidden_old[sub.slug] = len(wanted) - len(kept)
         per_feed[sub.slug] = sorted(kept, key=newest_first)[
             : sub.max_entries or rules.max_entries
         ]
@@ -189,8 +266,28 @@ def build_view(
     everything = [e for kept in per_feed.values() for e in kept]
     merged = sorted(deduplicate(everything, order), key=newest_first)
     shown: dict[str, int] = dict.fromkeys(order, 0)
+    latest: dict[str, datetime] = {}
     for entry in merged:
         shown[entry.feed] += 1
+        latest.setdefault(entry.feed, entry.date)
+    summaries = {
+        sub.slug: SourceSummary(
+            sources[sub.slug], shown[sub.slug], latest.get(sub.slug)
+        )
+        for sub in subscriptions
+    }
+    rows = [
+        StatusRow(
+            sources[sub.slug],
+            states[sub.slug],
+            shown[sub.slug],
+            health(states[sub.slug]),
+            hidden_old=hidden_old[sub.slug],
+            hidden_filtered=hidden_filtered[sub.slug],
+            hidden_duplicates=len(per_feed[sub.slug]) - shown[sub.slug],
+        )
+        for sub in subscriptions
+    ]
     return CommunityView(
         items=tuple(item(e) for e in merged),
         sources=tuple(
@@ -201,15 +298,111 @@ def build_view(
             )
             for sub in subscriptions
         ),
-        status=tuple(
-            StatusRow(
-                sources[sub.slug],
-                states[sub.slug],
-                shown[sub.slug],
-                health(states[sub.slug]),
-            )
-            for sub in subscriptions
-        ),
+        status=tuple(rows),
         generated_at=generated_at,
         from_snapshot=from_snapshot,
+        top_sources=most_active(summaries.values(), top_sources),
+        directory=directory(summaries.values(), sources_per_page),
+        summary=summarise(rows),
+    )
+
+
+def most_active(
+    summaries: Iterable[SourceSummary], count: int
+) -> tuple[SourceSummary, ...]:
+    """The sources with the most entries in the listing (then the most
+    recent, then by name), only those with any."""
+    ranked = sorted(
+        (s for s in summaries if s.shown),
+        key=lambda s: (
+            -s.shown,
+            -(s.latest.timestamp() if s.latest else 0),
+            sort_key(s.source.name),
+        ),
+    )
+    return tuple(ranked[:count])
+
+
+def sort_key(name: str) -> str:
+    """A name as alphabetical order reads it: accents and case ignored."""
+    decomposed = unicodedata.normalize("NFKD", name.strip().casefold())
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return bare.translate(_LATIN_LETTERS)
+
+
+# Latin letters that no decomposition takes back to a-z.
+_LATIN_LETTERS = str.maketrans(
+    {"ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "ł": "l", "đ": "d", "þ": "th"}
+)
+
+
+def letter_of(name: str) -> str:
+    """The directory section a name goes in: its first letter (A-Z, accents
+    ignored), "0-9" for a digit, "#" for anything else (other scripts)."""
+    first = sort_key(name)[:1]
+    if "a" <= first <= "z":
+        return first.upper()
+    return "0-9" if first.isdigit() else "#"
+
+
+def _anchor(letter: str) -> str:
+    return {"0-9": "s-0-9", "#": "s-other"}.get(letter, f"s-{letter.lower()}")
+
+
+def _section_order(letter: str) -> tuple[int, str]:
+    return ({"0-9": 0, "#": 2}.get(letter, 1), letter)
+
+
+def directory(summaries: Iterable[SourceSummary], per_page: int) -> Directory:
+    """Every source, by letter then name, cut into pages of ``per_page``; a
+    letter that spans two pages has a section on each."""
+    ordered = sorted(
+        summaries,
+        key=lambda s: (
+            _section_order(letter_of(s.source.name)),
+            sort_key(s.source.name),
+            s.source.slug,
+        ),
+    )
+    pages = []
+    letters: dict[str, int] = {}
+    for start in range(0, len(ordered), per_page):
+        number = start // per_page + 1
+        sections: list[Section] = []
+        for summary in ordered[start : start + per_page]:
+            letter = letter_of(summary.source.name)
+            letters.setdefault(letter, number)
+            if sections and sections[-1].letter == letter:
+                last = sections[-1]
+                sections[-1] = replace(last, sources=(*last.sources, summary))
+            else:
+                sections.append(Section(letter, _anchor(letter), (summary,)))
+        pages.append(DirectoryPage(number, tuple(sections)))
+    return Directory(
+        tuple(pages),
+        tuple((letter, _anchor(letter), page) for letter, page in letters.items()),
+        len(ordered),
+    )
+
+
+def summarise(rows: Sequence[StatusRow]) -> StatusSummary:
+    """Problem feeds first (worst first, then by name); healthy ones counted."""
+    problems = sorted(
+        (r for r in rows if r.problem),
+        key=lambda r: (SEVERITY.index(r.health), sort_key(r.source.name)),
+    )
+    healthy = [r for r in rows if not r.problem]
+    dropped = {
+        "old": sum(r.state.dropped_old + r.hidden_old for r in rows),
+        "duplicates": sum(
+            r.state.dropped_duplicates + r.hidden_duplicates for r in rows
+        ),
+        "filtered": sum(r.state.dropped_filtered + r.hidden_filtered for r in rows),
+    }
+    return StatusSummary(
+        problems=tuple(problems),
+        healthy=len(healthy),
+        healthy_shown=sum(r.shown for r in healthy),
+        healthy_held=sum(r.state.entries_held for r in healthy),
+        dropped=dropped,
     )

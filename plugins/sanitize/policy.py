@@ -14,6 +14,8 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import nh3
 
+from sanitize.structure import valid_html
+
 ALLOWED_TAGS = frozenset(
     {
         "a", "abbr", "b", "bdi", "bdo", "blockquote", "br", "caption", "cite",
@@ -70,9 +72,26 @@ TRACKER_PATH = re.compile(
     r"|/(?:pixel|beacon|track(?:ing)?)\.(?:gif|png)\b"
     r"|/1\.0/(?:comments|delicious|facebook|twitter)/"  # WordPress.com buttons
 )
-# Control characters are not allowed in HTML (and a parser may drop or keep
-# them): they never reach a page. Tab, newline and carriage return stay.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Characters HTML does not allow in a document (and a parser may drop or
+# keep): C0 controls but tab, newline and carriage return; DEL and the C1
+# controls (U+0080-U+009F: Latin-1 bytes read as Unicode, "\x81"); the
+# noncharacters (U+FDD0-U+FDEF and the last two of every plane); lone
+# surrogates (from "\ud800" in JSON, or bytes decoded with surrogateescape).
+# They never reach a page: removed from every untrusted text and HTML.
+_CONTROL = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ud800-\udfff"
+    + "".join(
+        f"{chr(plane << 16 | 0xFFFE)}{chr(plane << 16 | 0xFFFF)}" for plane in range(17)
+    )
+    + "]"
+)
+
+
+def clean_text(text: str) -> str:
+    """Text without the characters no page may hold (see ``_CONTROL``)."""
+    return _CONTROL.sub("", text)
+
+
 _DIMENSION = re.compile(r"^\s*(\d{1,5})\s*(?:px)?\s*$")
 _URL_SAFE = "/?:@!$&'()*+,;=~%-._"
 _URL_JUNK = re.compile(r"[\t\n\r]")
@@ -163,13 +182,17 @@ def _clean(fragment: str, base_url: str | None) -> str:
     return _CONTROL.sub("", cleaned)
 
 
-def sanitize_html(fragment: str | None, base_url: str | None = None) -> str:
-    """Untrusted HTML made safe to embed in a page.
+def sanitize_html(
+    fragment: str | None, base_url: str | None = None, *, under: int = 2
+) -> str:
+    """Untrusted HTML made safe and valid to embed in a page.
 
     ``base_url`` is where the fragment came from (a feed entry's page), used to
     resolve relative links and images; without it relative URLs are removed.
-    The result is a well-formed fragment: only allowlisted tags, attributes
-    and URLs remain, with no way to run script or load a tracker.
+    ``under`` is the level of the heading the fragment sits under (a card's
+    ``h2``): its own headings are re-levelled below it. The result is a valid
+    fragment (sanitize/structure.py): only allowlisted tags, attributes and
+    URLs remain, with no way to run script or load a tracker.
     """
     if not fragment:
         return ""
@@ -180,7 +203,7 @@ def sanitize_html(fragment: str | None, base_url: str | None = None) -> str:
             # Removing whole start tags from a well-formed fragment cannot
             # create markup; cleaning again makes that a guarantee, not a proof.
             cleaned = _clean(without_trackers, None)
-    return cleaned
+    return _CONTROL.sub("", valid_html(cleaned, under))
 
 
 def plain_text(fragment: str | None) -> str:
@@ -188,6 +211,10 @@ def plain_text(fragment: str | None) -> str:
     if not fragment:
         return ""
     fragment = _CONTROL.sub("", fragment)
+    if "<" not in fragment and "&" not in fragment:
+        # No markup and no reference: the parser would give the text back
+        # as it is (most titles; an aggregate run reads thousands).
+        return " ".join(fragment.split())
     text = html.unescape(
         nh3.clean(fragment, tags=set(), clean_content_tags=set(CLEAN_CONTENT_TAGS))
     )
