@@ -162,6 +162,7 @@ PLUGINS = [
     "comments",
     "commentthreads",  # after comments: lists the threads it marked
     "channels",
+    "polls",
 ]
 
 # Comments (plugins/comments): Isso, run by `invoke comments` / `invoke dev`
@@ -172,6 +173,14 @@ ISSO_API_URL = "http://127.0.0.1:8080"
 # Who answers readers for the company is in content/staff.toml
 # (COMMENTS_STAFF_FILE): their comments carry a badge only when the comment
 # server proved they wrote them, never because of a name or an e-mail.
+
+# The ideas service (services/ideas): readers' browsers reach it at
+# IDEAS_PUBLIC_URL (nginx proxies /idee-api/ to it), the build reads it at
+# IDEAS_API_URL (`invoke ideas-server` runs it on 127.0.0.1:8090). Polls in
+# posts (plugins/polls) take their numbers from it; a service that is down
+# means a warning and the last known numbers.
+IDEAS_PUBLIC_URL = "/idee-api"
+IDEAS_API_URL = "http://127.0.0.1:8090"
 
 # Markdown Extra (tables, footnotes, attribute lists, raw HTML in blocks).
 # No smarty/toc: write « » and ’ directly; each costs ~15% of the build.
