@@ -160,7 +160,9 @@ def _options(
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
         tables = []
     if not MIN_OPTIONS <= len(tables) <= MAX_OPTIONS:
-        line = _line_of(text, OPTION, MAX_OPTIONS) if tables else 1
+        # The ninth [[option]] when too many, the last one when too few.
+        nth = MAX_OPTIONS if len(tables) > MAX_OPTIONS else len(tables) - 1
+        line = _line_of(text, OPTION, nth) if tables else 1
         say.append(
             f"{source}:{line}: option: {len(tables)} given; a poll has "
             f"{MIN_OPTIONS} to {MAX_OPTIONS} options, each an [[option]] table "

@@ -32,7 +32,9 @@ _ATTRIBUTES = (
 
 
 def _relative(path: Path | str) -> str:
-    return os.path.relpath(path, os.getcwd())
+    """As an editor types it: relative to where the build runs, if inside."""
+    relative = os.path.relpath(path, os.getcwd())
+    return str(Path(path).resolve()) if relative.startswith("..") else relative
 
 
 def load_polls(
