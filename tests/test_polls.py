@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -361,3 +362,27 @@ def test_after_closing_a_vote_is_refused_with_a_clear_message(stack, browsing):
         browsing.errors.clear()
     finally:
         stack.service_polls.write_text(original)
+
+
+def test_poll_result_writes_a_closed_polls_final_numbers_into_its_file(stack, tmp_path):
+    from piazza.pollresult import record_result
+    from polls.settings import PollsError
+
+    content = site_content(tmp_path / "content")
+    pelican = {
+        "PATH": str(content),
+        "TIMEZONE": "Europe/Rome",
+        "DEFAULT_LANG": "it",
+        "LANGUAGES": {"it": {}, "en": {}},
+        "IDEAS_API_URL": stack.ideas.url,
+    }
+    path = record_result(pelican, "sella")
+    recorded = tomllib.loads(path.read_text())["result"]
+    assert (recorded["alta"], recorded["bassa"]) == (2, 1)
+    assert recorded["recorded"].tzinfo is not None
+    with pytest.raises(PollsError, match=r"sella\.toml: it has a \[result\] already"):
+        record_result(pelican, "sella")
+    with pytest.raises(PollsError, match=r"colori\.toml: the poll is open until 2099"):
+        record_result(pelican, "colori")
+    with pytest.raises(PollsError, match=r"nessuno\.toml: no such poll file"):
+        record_result(pelican, "nessuno")

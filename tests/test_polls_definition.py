@@ -26,7 +26,7 @@ def problems(text: str, poll_id: str = "colori") -> list[str]:
 def test_a_good_poll_file_is_read_with_its_closing_time_in_the_sites_zone():
     poll = parse_poll(GOOD, "content/polls/colori.toml", "colori", languages=LANGS,
                       zone=ROME)  # fmt: skip
-    assert poll.keys() == ("rosso", "blu", "verde")
+    assert poll.option_keys() == ("rosso", "blu", "verde")
     assert poll.question["en"] == "Which colour shall we make it?"
     # A date alone is the end of that day, in the site's time zone.
     assert poll.closes == datetime(2099, 12, 31, 23, 59, 59, tzinfo=ROME)

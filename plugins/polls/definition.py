@@ -292,7 +292,7 @@ def published(polls: Mapping[str, Poll]) -> dict:
     return {
         "polls": {
             poll.id: {
-                "options": list(poll.keys()),
+                "options": list(poll.option_keys()),
                 "closes": poll.closes.astimezone(UTC).isoformat(timespec="seconds"),
             }
             for poll in sorted(polls.values(), key=lambda p: p.id)

@@ -41,7 +41,7 @@ class Poll:
     def is_closed(self, now: datetime) -> bool:
         return now >= self.closes
 
-    def keys(self) -> tuple[str, ...]:
+    def option_keys(self) -> tuple[str, ...]:
         return tuple(option.key for option in self.options)
 
 
