@@ -22,6 +22,7 @@ from ideas_server import Reader, fresh_address, request, running_ideas, write_po
 from lxml import html
 from nginx_server import running_nginx
 from test_html_validity import vnu_errors
+from test_nginx import _early_in_a_second
 
 OPEN = "2099-12-31T22:59:59+00:00"
 COLORI_IT = "2026/colori/index.html"
@@ -227,6 +228,20 @@ def test_the_pages_with_a_poll_are_valid_html(stack):
     assert not errors, "\n".join(errors)
 
 
+def test_nginx_caches_the_totals_to_the_end_of_the_second_never_a_choice(stack):
+    _early_in_a_second()  # both reads must meet the same second's entry
+    for path in ("/idee-api/polls/colori", "/idee-api/polls"):
+        status, first, _ = stack.nginx.get(path)
+        assert status == 200 and first["X-Cache-Status"] in ("MISS", "EXPIRED", "HIT")
+        _, again, _ = stack.nginx.get(path)
+        assert again["X-Cache-Status"] in ("HIT", "UPDATING"), path
+        assert again["Cache-Control"] == "no-cache" and "X-Accel-Expires" not in again
+    for _ in range(2):
+        status, headers, _ = stack.nginx.get("/idee-api/polls/colori/me")
+        assert status == 200 and headers["X-Cache-Status"] == "BYPASS"
+        assert headers["Cache-Control"] == "private, no-store"
+
+
 # --- a reader in Chromium, through nginx with the production CSP -------------------
 
 
@@ -354,6 +369,12 @@ def test_after_closing_a_vote_is_refused_with_a_clear_message(stack, browsing):
                      "The final result will be published here.")  # fmt: skip
         assert page.get_by_label("Slate green").is_disabled()
         assert page.get_by_role("button", name="Vote").is_disabled()
+        # A page opened now knows it at once, before anyone votes.
+        later = browsing(COLORI_IT)
+        _wait_status(later, "Il sondaggio è chiuso: i voti non sono più accettati. "
+                     "Il risultato finale sarà pubblicato qui.")  # fmt: skip
+        assert later.get_by_label("Rosso Sebino").is_disabled()
+        assert later.locator("[data-poll-board]").is_visible()
         # The browser logs the refused request; nothing else went wrong.
         assert sorted(browsing.errors) == [
             f"409 {stack.origin}/idee-api/polls/colori/vote",

@@ -169,15 +169,19 @@
         return response.ok ? response.json() : Promise.reject(response.status);
       });
     };
-    get("/me")
-      .then(function (mine) {
-        if (!mine.choice) return null;
-        poll.mark(mine.choice);
-        poll.say("yours", { option: poll.label(mine.choice) });
-        return get("").then(function (current) {
-          if (current.closed) poll.close();
+    Promise.all([get("/me"), get("")])
+      .then(function (answers) {
+        var mine = answers[0];
+        var current = answers[1];
+        if (mine.choice) poll.mark(mine.choice);
+        if (current.closed) {
+          // Closed since the page was built: no more votes, the numbers stand.
+          poll.close();
           poll.show(current.totals);
-        });
+        } else if (mine.choice) {
+          poll.say("yours", { option: poll.label(mine.choice) });
+          poll.show(current.totals);
+        }
       })
       .catch(function () {
         // The service is unreachable: the form still works when it's back,
