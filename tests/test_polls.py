@@ -263,6 +263,9 @@ def browsing(browser, stack):
             lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else 0,
         )
         page.goto(f"{stack.origin}/{path}")
+        # polls.js asks the service about the poll as the page opens: let it
+        # finish, so that what a test changes next comes after.
+        page.wait_for_load_state("networkidle")
         opened.append(context)
         return page
 
@@ -278,11 +281,14 @@ def _status(page) -> str:
 
 
 def _wait_status(page, text: str) -> None:
-    page.wait_for_function(
-        "t => document.querySelector('[data-poll-status]').textContent === t",
-        arg=text,
-        timeout=20000,
-    )
+    try:
+        page.wait_for_function(
+            "t => document.querySelector('[data-poll-status]').textContent === t",
+            arg=text,
+            timeout=20000,
+        )
+    except Exception:  # noqa: BLE001 - say what the page said instead
+        pytest.fail(f"waited for {text!r}, the page says {_status(page)!r}")
 
 
 def _counts(page) -> dict[str, str]:
