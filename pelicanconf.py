@@ -170,6 +170,7 @@ PLUGINS = [
     "ideaboard",
     "commentthreads",  # after comments: lists the threads it marked
     "channels",
+    "polls",
 ]
 
 # Comments (plugins/comments): Isso, run by `invoke comments` / `invoke dev`
@@ -181,11 +182,12 @@ ISSO_API_URL = "http://127.0.0.1:8080"
 # (COMMENTS_STAFF_FILE): their comments carry a badge only when the comment
 # server proved they wrote them, never because of a name or an e-mail.
 
-# The ideas board (plugins/ideaboard, settings in its settings.py): the
-# accepted ideas in content/ideas/, the numbers from the ideas service run by
-# `invoke ideas-server` / `invoke dev` on 127.0.0.1:8090 (a service that is
-# down: the last known numbers, var/ideas/snapshot.json). Readers' browsers
-# reach the service through the same origin.
+# The ideas board (plugins/ideaboard, settings in its settings.py) and polls
+# in posts (plugins/polls): the accepted ideas in content/ideas/, the numbers
+# from the ideas service run by `invoke ideas-server` / `invoke dev` on
+# 127.0.0.1:8090 (IDEAS_API_URL; a service that is down: a warning and the
+# last known numbers, var/ideas/). Readers' browsers reach the service on the
+# same origin at IDEAS_PUBLIC_URL (nginx proxies /idee-api/ to it).
 IDEAS_API_URL = "http://127.0.0.1:8090"
 IDEAS_PUBLIC_URL = "/idee-api"
 

@@ -644,6 +644,25 @@ def _commit_hint(files, message: str) -> None:
 
 @task(
     help={
+        "poll": "The poll's id (its file's name in content/polls/)",
+        "url": "The ideas service (default: IDEAS_API_URL in pelicanconf.py)",
+    }
+)
+def poll_result(c, poll, url=None):
+    """Write a closed poll's final numbers into content/polls/<poll>.toml."""
+    from piazza.pollresult import record_result
+    from polls.settings import PollsError
+
+    try:
+        path = record_result(settings(), poll, url=url)
+    except PollsError as exc:
+        raise Exit(f"poll-result: {exc}", code=1) from None
+    print(f"Recorded the final result of {poll} in {path}.")
+    _commit_hint([path], f"Record the result of the poll {poll}")
+
+
+@task(
+    help={
         "db": "The ideas database (default: $IDEAS_DB or var/ideas/ideas.db)",
         "dest": "Folder for the backup (default: var/backups/)",
     }

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import itertools
 import json
 import os
 import ssl
@@ -153,6 +154,15 @@ def request(
     return response.status, response.headers, answer
 
 
+_addresses = itertools.count(1)
+
+
+def fresh_address() -> str:
+    """An address in a /24 no other caller in this process uses."""
+    n = next(_addresses)
+    return f"198.{18 + n // 250}.{n % 250}.10"
+
+
 class Reader:
     """A browser: a voter cookie (once the service gives one) and an address."""
 
@@ -190,6 +200,20 @@ class Reader:
     def withdraw(self, number: int):
         return self.call("DELETE", f"/ideas/{number}/vote")
 
+    def choose(self, poll: str, option: str, proof: str | None = None):
+        """Choose ``option`` in ``poll`` (POST /polls/<poll>/vote)."""
+        body = {
+            "option": option,
+            "altcha": proof if proof is not None else self.proof(),
+        }
+        return self.call("POST", f"/polls/{poll}/vote", body)
+
+    def choice(self, poll: str) -> str | None:
+        """This reader's choice in ``poll`` (GET /polls/<poll>/me)."""
+        status, _, answer = self.call("GET", f"/polls/{poll}/me")
+        assert status == 200, answer
+        return answer["choice"]
+
     def propose(self, **fields):
         body = {
             "title": "Un portapacchi più robusto",
@@ -210,3 +234,24 @@ def counts(url: str, *numbers: int) -> dict[int, tuple[int, int]]:
     return {
         int(k): (v["supporters"], v["confirmed"]) for k, v in answer["counts"].items()
     }
+
+
+def poll_totals(url: str, poll: str) -> dict[str, int]:
+    """{option: choices} from GET /polls/<poll>."""
+    status, _, answer = request(url, "GET", f"/polls/{poll}")
+    assert status == 200, answer
+    return answer["totals"]
+
+
+def write_polls(path: Path, **polls: tuple[list[str], str]) -> Path:
+    """A build's polls file: ``write_polls(p, colours=(["red", "blue"],
+    "2030-01-01T00:00:00+00:00"))``; the service gets it as IDEAS_POLLS_FILE."""
+    data = {
+        "polls": {
+            key: {"options": options, "closes": closes}
+            for key, (options, closes) in polls.items()
+        }
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data))
+    return path

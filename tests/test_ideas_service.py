@@ -5,7 +5,6 @@ services/ideas/cli.py on the same database file while the service runs."""
 from __future__ import annotations
 
 import contextlib
-import itertools
 import sqlite3
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +19,7 @@ from ideas_server import (
     counts,
     environment,
     free_port,
+    fresh_address,
     request,
     running_ideas,
 )
@@ -30,13 +30,6 @@ from services.ideas.pow import Altcha, solve
 from services.ideas.voters import VoterCookies
 
 BUDGET = 3
-_addresses = itertools.count(1)
-
-
-def fresh_address() -> str:
-    """An address in a /24 no other test uses."""
-    n = next(_addresses)
-    return f"198.{18 + n // 250}.{n % 250}.10"
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,14 @@ no-cache`` for browsers):
     200 ideas in one request (the board's one request per page). An idea
     leaves the map if it is unknown or queued.
 
+``GET /polls``
+    ``{"generated", "polls": {id: poll}}``: every poll the build published
+    (``IDEAS_POLLS_FILE``) with its totals; what the build renders the polls
+    in posts from (plugins/polls/results.py).
+``GET /polls/<id>``
+    one poll: ``{"poll", "options": [keys], "closes", "closed", "totals":
+    {key: n}, "voters"}``; 404 ``unknown_poll``.
+
 An idea is ``{"id", "title", "description_html", "category", "lang",
 "author", "status", "duplicate_of", "created", "published", "counts":
 {"supporters", "confirmed"}, "history": [{"status", "answer": {"it", "en"},
@@ -42,6 +50,15 @@ no-store``):
     withdraw the support (no proof of work: it frees, never adds); refused
     (409 ``closed``) once the idea is done, declined or merged: its count
     is final, and the vote was given back already.
+``POST /polls/<id>/vote`` ``{"option", "altcha"}``
+    choose an option: ``{"poll", "choice", "changed", "totals",
+    "voters"}``. One choice per voter per poll: choosing again moves it
+    (``changed``), never adds one. Refused with 404 ``unknown_poll``, 400
+    ``unknown_option``, 409 ``closed`` once the poll's ``closes`` has passed
+    (whatever the page says), and as a vote on an idea is (proof of work,
+    cookie, the same limits).
+``GET /polls/<id>/me``
+    ``{"poll", "choice"}``: this voter's choice (null: none).
 ``GET /me``
     ``{"ideas": [ids supported], "budget", "email", "confirmed"}``.
 ``POST /me/email`` ``{"email", "lang", "altcha"}``
@@ -80,7 +97,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from services.ideas import config as configuration
-from services.ideas import mail, rules, store
+from services.ideas import mail, polls, rules, store
 from services.ideas.db import Database
 from services.ideas.model import Ballot, Counts, Idea
 from services.ideas.pow import Altcha, Verifier
@@ -114,6 +131,18 @@ URLS = Map(
         Rule("/me", endpoint="me", methods=["GET"]),
         Rule("/me/email", endpoint="email", methods=["POST"]),
         Rule("/confirm", endpoint="confirm", methods=["GET"]),
+        Rule("/polls", endpoint="polls", methods=["GET"]),
+        Rule("/polls/<string(maxlength=60):poll>", endpoint="poll", methods=["GET"]),
+        Rule(
+            "/polls/<string(maxlength=60):poll>/vote",
+            endpoint="poll_vote",
+            methods=["POST"],
+        ),
+        Rule(
+            "/polls/<string(maxlength=60):poll>/me",
+            endpoint="poll_me",
+            methods=["GET"],
+        ),
     ],
     strict_slashes=False,
 )
@@ -176,6 +205,7 @@ class IdeasApp:
             expires=settings.pow_expires,
         )
         self.cookies = VoterCookies(settings.secret, settings.public_path)
+        self.polls = polls.PollBook(settings.polls_file)
 
     # --- plumbing ---------------------------------------------------------
 
@@ -476,6 +506,78 @@ class IdeasApp:
             response.headers["Location"] = self.settings.confirmed_url
             return response
         return self._json({"confirmed": True, "email": email})
+
+    # --- polls in posts (services/ideas/polls.py) ---------------------------
+
+    def _poll_json(self, poll: polls.Known, totals: dict[str, int]) -> dict:
+        return {
+            "poll": poll.id,
+            "options": list(poll.options),
+            "closes": _date(poll.closes),
+            "closed": poll.is_closed(time.time()),
+            "totals": totals,
+            "voters": sum(totals.values()),
+        }
+
+    def on_polls(self, request: Request) -> Response:
+        now = time.time()
+        known = self.polls.all()
+        found = polls.every_total(self.db.connection(), known)
+        return self._json(
+            {
+                "generated": _date(now),
+                "polls": {
+                    key: self._poll_json(known[key], totals)
+                    for key, totals in sorted(found.items())
+                },
+            },
+            shared=True,
+        )
+
+    def on_poll(self, request: Request, poll: str) -> Response:
+        known = self.polls.get(poll)
+        if known is None:
+            raise Refused("unknown_poll", f"no poll {poll!r} here", 404)
+        totals = polls.totals(self.db.connection(), known)
+        return self._json(self._poll_json(known, totals), shared=True)
+
+    def on_poll_vote(self, request: Request, poll: str) -> Response:
+        known = self.polls.get(poll)
+        voter = self._voter(request)
+        data = self._body(request)
+        option = polls.check(known, poll, data, time.time())
+        spent = self.verifier.verify(data.get("altcha"))
+        chosen = polls.choose(
+            self.db.connection(),
+            known,
+            option,
+            store.Caller(voter, self._range(request)),
+            challenge=(spent.signature, spent.expires),
+            limits=self.settings.limits,
+            now=time.time(),
+        )
+        response = self._json(
+            {
+                "poll": known.id,
+                "choice": chosen.choice,
+                "changed": chosen.changed,
+                "totals": chosen.totals,
+                "voters": sum(chosen.totals.values()),
+            }
+        )
+        return self._with_cookie(response, request, chosen.voter, chosen.new_voter)
+
+    def on_poll_me(self, request: Request, poll: str) -> Response:
+        known = self.polls.get(poll)
+        if known is None:
+            raise Refused("unknown_poll", f"no poll {poll!r} here", 404)
+        voter = self._voter(request)
+        choice = (
+            None
+            if voter is None
+            else polls.choice_of(self.db.connection(), known, voter)
+        )
+        return self._json({"poll": known.id, "choice": choice})
 
 
 def create_app(environ: Mapping[str, str] | None = None) -> IdeasApp:

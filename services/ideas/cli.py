@@ -17,6 +17,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from services.ideas import config as configuration
 from services.ideas import content, store
 from services.ideas.db import Database, connect
 from services.ideas.model import Idea
@@ -154,6 +155,8 @@ def serve(host: str = "127.0.0.1", port: int = 8090) -> None:
         "IDEAS_ENV": "development",
         "IDEAS_PUBLIC_PATH": "/",
         "IDEAS_PUBLIC_URL": f"http://{host}:{port}",
+        # The polls of the last `invoke build` (plugins/polls writes it).
+        "IDEAS_POLLS_FILE": str(configuration.ROOT / "output" / "polls.json"),
         **os.environ,
     }
     try:

@@ -61,6 +61,10 @@ DEFAULTS: dict[str, str] = {
     "IDEAS_SMTP_PASSWORD": "",
     "IDEAS_SMTP_STARTTLS": "false",
     "IDEAS_SMTP_FROM": "",
+    # The build's list of polls (output/polls.json of the live release, e.g.
+    # /srv/piazza/current/polls.json), re-read when it changes. Empty: no
+    # poll takes votes.
+    "IDEAS_POLLS_FILE": "",
 }
 
 
@@ -104,6 +108,7 @@ class Settings:
     pow_expires: int
     confirm_max_age: int
     smtp: Smtp | None
+    polls_file: Path | None = None
 
 
 def _int(env: Mapping[str, str], name: str, minimum: int = 0) -> int:
@@ -214,4 +219,9 @@ def from_environ(environ: Mapping[str, str]) -> Settings:
         pow_expires=_int(env, "IDEAS_POW_EXPIRES", 10),
         confirm_max_age=_int(env, "IDEAS_CONFIRM_MAX_AGE", 60),
         smtp=smtp,
+        polls_file=(
+            Path(env["IDEAS_POLLS_FILE"].strip()).expanduser()
+            if env["IDEAS_POLLS_FILE"].strip()
+            else None
+        ),
     )

@@ -97,6 +97,19 @@ MIGRATIONS: list[str] = [
         WHERE r.id = votes.voter AND r.confirmed IS NOT NULL
     );
     """,
+    # 3: polls in posts (services/ideas/polls.py): one choice per voter per
+    # poll (the primary key), moved when the voter chooses again.
+    """
+    CREATE TABLE poll_votes (
+        poll TEXT NOT NULL,                  -- the poll's id (content/polls/<id>.toml)
+        voter TEXT NOT NULL REFERENCES voters (id),
+        option TEXT NOT NULL,                -- the option's key
+        created REAL NOT NULL,               -- the first choice
+        changed REAL NOT NULL,               -- the last one
+        PRIMARY KEY (poll, voter)
+    ) WITHOUT ROWID;
+    CREATE INDEX poll_votes_by_option ON poll_votes (poll, option);
+    """,
 ]
 VERSION = len(MIGRATIONS)
 
