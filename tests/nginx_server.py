@@ -108,10 +108,11 @@ def running_nginx(
     *,
     brotli: bool | None = None,
     ideas_port: int | None = None,
+    https_port: int | None = None,
 ) -> Iterator[RunningNginx]:
     """deploy/nginx.conf serving ``root``, proxying /comments/ to
     ``isso_port`` (and /idee-api/ to ``ideas_port``), from a prefix under
-    ``base``; stopped on exit."""
+    ``base``, on ``https_port`` (default: a free one); stopped on exit."""
     need_nginx()
     if brotli is None:
         brotli = BROTLI_STATIC_MODULE.exists()
@@ -119,7 +120,7 @@ def running_nginx(
     cert, key = make_cert(base)
     local = Local(
         root=root,
-        https_port=free_port(),
+        https_port=https_port or free_port(),
         http_port=free_port(),
         cert=cert,
         key=key,

@@ -97,6 +97,16 @@ MIGRATIONS: list[str] = [
         WHERE r.id = votes.voter AND r.confirmed IS NOT NULL
     );
     """,
+    # 3 (moderation): e-mail preferences of confirmed readers and editors:
+    # the language their notifications are in, and an unsubscription
+    # (RFC 8058 one-click), after which they get nothing more.
+    """
+    CREATE TABLE mail_preferences (
+        email TEXT PRIMARY KEY,              -- lower case, as voters.email
+        lang TEXT NOT NULL DEFAULT 'it' CHECK (lang IN ('it', 'en')),
+        unsubscribed REAL                    -- when; NULL: subscribed
+    );
+    """,
 ]
 VERSION = len(MIGRATIONS)
 
