@@ -100,6 +100,15 @@ class RunningNginx:
         return request(self.local.https_port, self.context, path, headers, **kwargs)
 
 
+def placeholder_site(base: Path) -> Path:
+    """A site of one page under ``base``, for a test about a service behind
+    nginx rather than about the pages."""
+    root = base / "site"
+    root.mkdir()
+    (root / "index.html").write_text("<!doctype html><title>Piazza</title>")
+    return root
+
+
 @contextlib.contextmanager
 def running_nginx(
     base: Path,

@@ -56,7 +56,10 @@ def _unsubscribe_url(message) -> str:
     assert value.startswith("<") and value.endswith(">"), value
     # As sent: one <URL> a mail client reads (RFC 2369), not an encoded word.
     assert dict(message.raw_items())["List-Unsubscribe"] == value
-    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # One-click (RFC 8058) only for an https URL: this service is plain http
+    # (test_ideas_moderation.py has it behind nginx, over https).
+    assert value.startswith("<http://")
+    assert message["List-Unsubscribe-Post"] is None
     return value[1:-1]
 
 

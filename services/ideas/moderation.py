@@ -71,6 +71,12 @@ class Moderation:
             b"piazza-ideas-editor|" + settings.editor_password.encode()
         ).hexdigest()[:16]
         self.notifier = notify.Notifier(settings) if settings.smtp else None
+        if self.notifier and not settings.public_url.startswith("https://"):
+            logger.warning(
+                "IDEAS_PUBLIC_URL=%s is not https: e-mails carry no one-click "
+                "unsubscribe (RFC 8058 wants https), only the link",
+                settings.public_url,
+            )
         self.templates = editorpages.environments([TEMPLATES])
 
     # --- helpers ---------------------------------------------------------------

@@ -172,7 +172,8 @@ class Notifier:
         message["List-Id"] = f"<{list_id}.{self._domain()}>"
         unsubscribe = self.unsubscribe_url(to.email)
         message["List-Unsubscribe"] = f"<{unsubscribe}>"
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        if unsubscribe.startswith("https://"):  # RFC 8058 asks for https
+            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         context["unsubscribe"] = unsubscribe
         message.set_content(
             env.get_template(f"mail/{name}.txt").render(context),
@@ -233,7 +234,12 @@ class Notifier:
     def status_changed(self, idea: Idea, recipients: list[Recipient]) -> int:
         """Tell ``recipients`` (read with :func:`supporters`) that ``idea``
         changed status; how many e-mails went."""
-        sent = self._send([self.status_message(to, idea) for to in recipients])
+        try:
+            messages = [self.status_message(to, idea) for to in recipients]
+        except Exception:  # a bug here must not look like a refused decision
+            logger.exception("idea %d: notifications not written", idea.id)
+            return 0
+        sent = self._send(messages)
         logger.info(
             "idea %d is %s: %d of %d supporters notified",
             idea.id,
@@ -250,7 +256,12 @@ class Notifier:
             for address in self.settings.editors_email
             if not unsubscribed(db, address)
         ]
-        return self._send([self.proposal_message(to, idea) for to in editors])
+        try:
+            messages = [self.proposal_message(to, idea) for to in editors]
+        except Exception:  # the proposal is taken: never answer it with a 500
+            logger.exception("idea %d: the editors' e-mail not written", idea.id)
+            return 0
+        return self._send(messages)
 
 
 def from_environ(environ: Mapping[str, str]) -> tuple[Notifier | None, str]:
