@@ -191,6 +191,11 @@ def iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
 
 
+def utc(timestamp: float) -> str:
+    """A date and time to read: 2026-11-29 10:32 UTC."""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def environments(
     templates: Iterable[Path], filters: dict[str, Callable] | None = None
 ) -> dict[str, jinja2.Environment]:
@@ -220,6 +225,7 @@ def environments(
             load_translations(str(TRANSLATIONS), lang), newstyle=True
         )
         env.filters["iso"] = iso
+        env.filters["utc"] = utc
         env.filters.update(filters or {})
         environments[lang] = env
     return environments

@@ -190,7 +190,9 @@ class Notifier:
     def _domain(self) -> str:
         return self.smtp.sender.rpartition("@")[2].strip(" >") or "localhost"
 
-    def status_message(self, to: Recipient, idea: Idea) -> EmailMessage:
+    def status_message(
+        self, to: Recipient, idea: Idea, link: str | None = None
+    ) -> EmailMessage:
         latest = idea.history[-1] if idea.history else None
         answer = ""
         if latest is not None:
@@ -203,7 +205,7 @@ class Notifier:
             list_id="ideas-status",
             idea=idea,
             answer=answer,
-            link=self.idea_url(idea, to.lang),
+            link=self.idea_url(idea, to.lang) if link is None else link,
         )
 
     def proposal_message(self, to: Recipient, idea: Idea) -> EmailMessage:
@@ -235,7 +237,10 @@ class Notifier:
         """Tell ``recipients`` (read with :func:`supporters`) that ``idea``
         changed status; how many e-mails went."""
         try:
-            messages = [self.status_message(to, idea) for to in recipients]
+            links = {lang: self.idea_url(idea, lang) for lang in LANGS}
+            messages = [
+                self.status_message(to, idea, links[to.lang]) for to in recipients
+            ]
         except Exception:  # a bug here must not look like a refused decision
             logger.exception("idea %d: notifications not written", idea.id)
             return 0
