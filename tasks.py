@@ -588,12 +588,23 @@ def ideas(  # noqa: PLR0917 - invoke: one parameter per option
     seed=False,
 ):
     """Moderate ideas: --list, --accept N, --status N --to S, --merge N --into M..."""
-    from services.ideas import cli
+    from services.ideas import cli, notify
     from services.ideas.backup import database_path
 
     path = database_path(db)
     folder = ROOT / content
     answers = {"answer_it": answer_it, "answer_en": answer_en}
+    told = {}
+    if decline or status or merge:
+        # Supporters are e-mailed with the service's own settings (its
+        # IDEAS_SECRET signs the unsubscribe links).
+        told["notifier"], why_not = notify.from_environ(os.environ)
+        if told["notifier"] is None:
+            print(
+                f"No e-mail to the supporters: {why_not}. Run with the "
+                "service's environment (e.g. `set -a; . /etc/piazza/ideas.env`)"
+                " or decide on the moderation page."
+            )
     if seed:
         from services.ideas.seed import SeedError
         from services.ideas.seed import seed as plant
@@ -611,19 +622,23 @@ def ideas(  # noqa: PLR0917 - invoke: one parameter per option
         print(f"Idea {idea.id} is on the board.")
         _commit_hint([written], f"Accept idea {idea.id}")
     elif decline:
-        _, files = _ideas(cli.decline, path, int(decline), folder, **answers)
+        _, files = _ideas(cli.decline, path, int(decline), folder, **answers, **told)
         print(f"Idea {decline} is declined; its supporters got their votes back.")
         _commit_hint(files, f"Decline idea {decline}")
     elif status:
         if not to:
             raise Exit("ideas: --status N needs --to STATUS", code=1)
-        _, files = _ideas(cli.set_status, path, int(status), to, folder, **answers)
+        _, files = _ideas(
+            cli.set_status, path, int(status), to, folder, **answers, **told
+        )
         print(f"Idea {status} is {to}.")
         _commit_hint(files, f"Idea {status}: {to}")
     elif merge:
         if not into:
             raise Exit("ideas: --merge N needs --into M", code=1)
-        _, files = _ideas(cli.merge, path, int(merge), int(into), folder, **answers)
+        _, files = _ideas(
+            cli.merge, path, int(merge), int(into), folder, **answers, **told
+        )
         print(f"Idea {merge} is merged into {into}; its supporters moved there.")
         _commit_hint(files, f"Merge idea {merge} into {into}")
     else:

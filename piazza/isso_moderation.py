@@ -35,42 +35,32 @@ handlers. This layer answers instead, with pages that need no script at all
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import hmac
 import io
 import json
 import logging
-import sys
-import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from http import HTTPStatus
-from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-import jinja2
 from isso.db import SQLite3
 from isso.utils import anonymize
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.exceptions import HTTPException
-from werkzeug.http import dump_cookie
 from werkzeug.routing import Map, Rule
 from werkzeug.test import run_wsgi_app
 from werkzeug.wrappers import Request, Response
 
-from piazza import commentstore, moderation
+from piazza import commentstore, editorpages, moderation
+from piazza.editorpages import LOCKOUT_FAILURES, LOCKOUT_WINDOW, Lockout
 
 logger = logging.getLogger("piazza.isso.moderation")
 
-ROOT = Path(__file__).resolve().parents[1]
-TEMPLATES = Path(__file__).resolve().parent / "templates" / "moderation"
-TRANSLATIONS = ROOT / "theme" / "translations"
-LANGUAGES = ("it", "en")
+TEMPLATES = editorpages.SHARED_TEMPLATES
+LANGUAGES = editorpages.LANGUAGES
 
 SESSION_COOKIE = "admin-session"  # Isso's name: its /admin/ reads it too
 SESSION_AGE = 24 * 3600  # as Isso's admin
-LOCKOUT_FAILURES = 5
-LOCKOUT_WINDOW = 15 * 60
+__all__ = ["LOCKOUT_FAILURES", "LOCKOUT_WINDOW", "Lockout", "Moderation"]
 PAGE_SIZE = 25
 ACTIONS = ("approve", "delete", "edit", "ban-email", "ban-range")
 
@@ -95,43 +85,6 @@ _routes = Map(
 _OURS = ("/id/", "/moderate", "/admin", "/login", "/demo", "/info")
 
 
-def _environments() -> dict[str, jinja2.Environment]:
-    if str(ROOT / "plugins") not in sys.path:
-        sys.path.insert(0, str(ROOT / "plugins"))
-    # The theme's catalogs, read from the .po sources as the build does.
-    from multilang.catalogs import load_translations  # noqa: PLC0415 (sys.path)
-
-    environments = {}
-    for lang in LANGUAGES:
-        env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(TEMPLATES),
-            autoescape=True,
-            extensions=["jinja2.ext.i18n"],
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        env.install_gettext_translations(
-            load_translations(str(TRANSLATIONS), lang), newstyle=True
-        )
-        env.filters["age"] = moderation.age
-        env.filters["iso"] = _iso
-        environments[lang] = env
-    return environments
-
-
-def _iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
-
-
-@dataclass(frozen=True)
-class Lockout:
-    """The outcome of one login attempt."""
-
-    allowed: bool  # the password was right and the range not locked
-    locked_for: float = 0  # seconds left, when locked
-    left: int = 0  # failures left before the lockout, after a wrong password
-
-
 class Moderation:
     """The WSGI layer (see the module's docstring) around ``app``."""
 
@@ -149,7 +102,7 @@ class Moderation:
         self.key = key.encode()
         with self._db() as db:
             commentstore.ensure_schema(db)
-        self.templates = _environments()
+        self.templates = editorpages.environments([], {"age": moderation.age})
 
     def _db(self):
         return contextlib.closing(commentstore.connect(self.dbpath))
@@ -211,13 +164,7 @@ class Moderation:
 
     def _same_origin(self, request: Request) -> bool:
         """A POST from one of our own pages (the browser says so)."""
-        origin = request.headers.get("Origin")
-        if origin is not None:
-            return origin in self._origins(request)
-        return request.headers.get("Sec-Fetch-Site", "same-origin") in (
-            "same-origin",
-            "none",
-        )
+        return editorpages.same_origin(request, self._origins(request))
 
     @staticmethod
     def _address(request: Request) -> str:
@@ -242,19 +189,15 @@ class Moderation:
         return self._session(Request(environ)) is not None
 
     def _csrf(self, session: str) -> str:
-        return hmac.new(
-            self.key, b"piazza-moderation|" + session.encode(), hashlib.sha256
-        ).hexdigest()
+        return editorpages.csrf_token(self.key, "piazza-moderation", session)
 
     def _cookie(self, request: Request, value: str, max_age: int) -> str:
-        return dump_cookie(
+        return editorpages.session_cookie(
             SESSION_COOKIE,
             value,
             max_age=max_age,
             path=self._prefix(request) + "/",
             secure=self._https(request),
-            httponly=True,
-            samesite="Strict",
         )
 
     def _render(
@@ -324,39 +267,9 @@ class Moderation:
     def attempt(self, subject: str, password: str) -> Lockout:
         """Check ``password`` for ``subject`` (an address range), counting and
         recording a failure in one transaction."""
-        now = time.time()
-        right = bool(self.password) and hmac.compare_digest(
-            password.encode(), self.password.encode()
-        )
-        with self._db() as db, commentstore.immediate(db):
-            db.execute(  # failures that no longer count are forgotten
-                "DELETE FROM piazza_events WHERE kind = 'login-failure'"
-                " AND created <= ?",
-                (now - LOCKOUT_WINDOW,),
-            )
-            recent = [
-                created
-                for (created,) in db.execute(
-                    "SELECT created FROM piazza_events WHERE kind = 'login-failure'"
-                    " AND subject = ? AND created > ? ORDER BY created DESC LIMIT ?",
-                    (subject, now - LOCKOUT_WINDOW, LOCKOUT_FAILURES),
-                )
-            ]
-            if len(recent) >= LOCKOUT_FAILURES:
-                return Lockout(False, locked_for=recent[-1] + LOCKOUT_WINDOW - now)
-            if right:
-                db.execute(
-                    "DELETE FROM piazza_events WHERE kind = 'login-failure'"
-                    " AND subject = ?",
-                    (subject,),
-                )
-                return Lockout(True)
-            db.execute(
-                "INSERT INTO piazza_events (kind, subject, created)"
-                " VALUES ('login-failure', ?, ?)",
-                (subject, now),
-            )
-        return Lockout(False, left=LOCKOUT_FAILURES - len(recent) - 1)
+        right = editorpages.password_matches(password, self.password or "")
+        with self._db() as db:
+            return editorpages.attempt(db, "piazza_events", subject, right)
 
     def login(self, request: Request):
         if request.method != "POST":
@@ -365,30 +278,23 @@ class Moderation:
             return self._render(request, "refused.html", 403)
         subject = self._address(request)
         outcome = self.attempt(subject, request.form.get("password", ""))
-        if outcome.allowed:
-            logger.info("admin login from %s", subject)
+
+        def logged_in() -> Response:
             response = self._redirect(request, "/moderate/")
             response.headers.add(
                 "Set-Cookie",
                 self._cookie(request, self.signer.dumps({"logged": True}), SESSION_AGE),
             )
             return response
-        if outcome.locked_for:
-            minutes = max(1, round(outcome.locked_for / 60))
-            logger.warning(
-                "admin login refused: %s is locked out for %d more minutes",
-                subject,
-                minutes,
-            )
-            response = self._render(request, "login.html", 429, locked=minutes)
-            response.headers["Retry-After"] = str(int(outcome.locked_for) + 1)
-            return response
-        logger.warning(
-            "admin login failure from %s (%d left before the lockout)",
+
+        return editorpages.login_answer(
+            outcome,
             subject,
-            outcome.left,
+            log=logger,
+            who="admin",
+            render=lambda *args, **context: self._render(request, *args, **context),
+            success=logged_in,
         )
-        return self._render(request, "login.html", 403, wrong=True, left=outcome.left)
 
     def logout(self, request: Request):
         session = self._session(request)

@@ -119,6 +119,32 @@ def _wait(server: IdeasServer, timeout: float = 30) -> None:
             time.sleep(0.05)
 
 
+def fetch(
+    url: str,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    *,
+    context: ssl.SSLContext | None = None,
+) -> tuple[int, http.client.HTTPMessage, bytes]:
+    """One request to ``url`` (http, or https with the ``context`` to trust
+    nginx in front): (status, headers, the raw body)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        conn = http.client.HTTPSConnection(
+            parts.hostname, parts.port, context=context, timeout=30
+        )
+    else:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        conn.request(method, target, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        conn.close()
+
+
 def request(
     base: str,
     method: str,
@@ -132,26 +158,16 @@ def request(
     """One request: (status, headers, the JSON answer, or {} if none).
     ``base`` may be https (nginx in front), with the ``context`` to trust it."""
     parts = urlsplit(base)
-    if parts.scheme == "https":
-        conn = http.client.HTTPSConnection(
-            parts.hostname, parts.port, context=context, timeout=30
-        )
-    else:
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     data = raw if raw is not None else None if body is None else json.dumps(body)
-    try:
-        conn.request(
-            method,
-            path,
-            body=data,
-            headers={"Content-Type": "application/json", **(headers or {})},
-        )
-        response = conn.getresponse()
-        payload = response.read()
-    finally:
-        conn.close()
+    status, answer_headers, payload = fetch(
+        f"{parts.scheme}://{parts.netloc}{path}",
+        method,
+        data.encode() if isinstance(data, str) else data,
+        {"Content-Type": "application/json", **(headers or {})},
+        context=context,
+    )
     answer = json.loads(payload) if payload.startswith(b"{") else {}
-    return response.status, response.headers, answer
+    return status, answer_headers, answer
 
 
 _addresses = itertools.count(1)

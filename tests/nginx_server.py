@@ -100,6 +100,15 @@ class RunningNginx:
         return request(self.local.https_port, self.context, path, headers, **kwargs)
 
 
+def placeholder_site(base: Path) -> Path:
+    """A site of one page under ``base``, for a test about a service behind
+    nginx rather than about the pages."""
+    root = base / "site"
+    root.mkdir()
+    (root / "index.html").write_text("<!doctype html><title>Piazza</title>")
+    return root
+
+
 @contextlib.contextmanager
 def running_nginx(
     base: Path,
@@ -108,10 +117,11 @@ def running_nginx(
     *,
     brotli: bool | None = None,
     ideas_port: int | None = None,
+    https_port: int | None = None,
 ) -> Iterator[RunningNginx]:
     """deploy/nginx.conf serving ``root``, proxying /comments/ to
     ``isso_port`` (and /idee-api/ to ``ideas_port``), from a prefix under
-    ``base``; stopped on exit."""
+    ``base``, on ``https_port`` (default: a free one); stopped on exit."""
     need_nginx()
     if brotli is None:
         brotli = BROTLI_STATIC_MODULE.exists()
@@ -119,7 +129,7 @@ def running_nginx(
     cert, key = make_cert(base)
     local = Local(
         root=root,
-        https_port=free_port(),
+        https_port=https_port or free_port(),
         http_port=free_port(),
         cert=cert,
         key=key,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import free_port
 from ideas_server import SECRET, request, running_ideas
-from nginx_server import running_nginx
+from nginx_server import placeholder_site, running_nginx
 from test_nginx import _early_in_a_second
 
 from services.ideas import cli
@@ -58,9 +58,7 @@ class Front:
 @pytest.fixture(scope="module")
 def front(tmp_path_factory) -> Iterator[Front]:
     base = tmp_path_factory.mktemp("ideas-nginx")
-    root = base / "site"
-    root.mkdir()
-    (root / "index.html").write_text("<!doctype html><title>Piazza</title>")
+    root = placeholder_site(base)
     with (
         running_ideas(base / "svc") as ideas,
         running_nginx(

@@ -5,78 +5,24 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import email
-import email.policy
 import io
-import re
 import sqlite3
-import threading
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from conftest import invoke
-from ideas_server import ROOT, Reader, counts, free_port, request, running_ideas
+from ideas_server import ROOT, Reader, counts, request, running_ideas
+from mailsink import confirm, only_link, smtp_sink
 from rich.console import Console
 
 from services.ideas import backup, cli, store
 
 
-class Sink:
-    """What an aiosmtpd server on loopback received."""
-
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-        self._arrived = threading.Condition()
-
-    async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.content, policy=email.policy.SMTP)
-        with self._arrived:
-            self.messages.append(message)
-            self._arrived.notify_all()
-        return "250 OK"
-
-    def wait(self, count: int, timeout: float = 10) -> list:
-        deadline = time.monotonic() + timeout
-        with self._arrived:
-            while len(self.messages) < count:
-                left = deadline - time.monotonic()
-                assert left > 0, f"{len(self.messages)} of {count} e-mails arrived"
-                self._arrived.wait(left)
-        return self.messages
-
-
 @pytest.fixture
 def smtp():
-    from aiosmtpd.controller import Controller
-
-    sink = Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield sink, controller.port
-    finally:
-        controller.stop()
-
-
-def _link(message) -> str:
-    (link,) = re.findall(r"https?://\S+", message.get_content())
-    return link
-
-
-def confirm(reader: Reader, sink: Sink, address: str, lang: str = "it") -> None:
-    before = len(sink.messages)
-    status, _, answer = reader.call(
-        "POST", "/me/email", {"email": address, "lang": lang, "altcha": reader.proof()}
-    )
-    assert status == 202, answer
-    message = sink.wait(before + 1)[before]
-    assert message["To"] == address
-    assert message["Content-Language"] == lang
-    link = urlsplit(_link(message))
-    status, _, answer = reader.call("GET", f"{link.path}?{link.query}")
-    assert (status, answer["confirmed"]) == (200, True), answer
+    with smtp_sink() as running:
+        yield running
 
 
 def test_confirmed_supporters_are_counted_apart_and_survive_a_restore(tmp_path, smtp):
@@ -117,7 +63,7 @@ def test_confirmed_supporters_are_counted_apart_and_survive_a_restore(tmp_path, 
         assert anon.call("GET", "/me")[2]["confirmed"] is False
 
         # A forged or tampered link confirms nothing.
-        link = urlsplit(_link(sink.messages[0]))
+        link = urlsplit(only_link(sink.messages[0]))
         status, _, answer = request(server.url, "GET", f"{link.path}?{link.query}x")
         assert (status, answer["error"]) == (400, "invalid_token")
 

@@ -12,7 +12,8 @@ THEME = ROOT / "theme"
 
 
 def _template_msgids() -> set[str]:
-    """The theme's and the moderation pages' (piazza/templates)."""
+    """The theme's, the moderation pages' (piazza/templates) and the ideas
+    service's pages and e-mails (services/ideas/templates)."""
     method_map = [("templates/**.html", "jinja2")]
     options = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
     return {
@@ -20,6 +21,8 @@ def _template_msgids() -> set[str]:
         for folder, mapping in (
             (THEME, method_map),
             (ROOT / "piazza" / "templates", [("**.html", "jinja2")]),
+            (ROOT / "services" / "ideas" / "templates", [("**.html", "jinja2")]),
+            (ROOT / "services" / "ideas" / "templates", [("**.txt", "jinja2")]),
         )
         for _file, _line, message, _comments, _context in extract_from_dir(
             str(folder), mapping, {mapping[0][0]: options["templates/**.html"]}

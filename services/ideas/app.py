@@ -66,6 +66,17 @@ no-store``):
 ``GET /confirm?token=T``
     the link in that e-mail: the voter's support counts as confirmed.
 
+The editors' pages (HTML, never cached; services/ideas/moderation.py):
+
+``GET /moderate/[?view=board][&lang=en]``
+    the moderation page (a login form without a session); ``POST`` with
+    ``csrf``, ``id``, ``action`` (accept, decline, status, merge), ``status``,
+    ``into``, ``answer_it``, ``answer_en``. ``POST /moderate/login``
+    (``password``), ``POST /moderate/logout`` (``csrf``).
+``GET /unsubscribe?token=T``
+    a page with one button; ``POST`` to the same URL (RFC 8058 one-click,
+    the ``List-Unsubscribe`` of every notification) unsubscribes.
+
 The first write from a browser gives it a voter id in a signed cookie
 (HttpOnly, SameSite=Strict, Path=IDEAS_PUBLIC_PATH, Secure over https).
 Errors are ``{"error": code, "message": text}`` with the HTTP status:
@@ -97,9 +108,10 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from services.ideas import config as configuration
-from services.ideas import mail, polls, rules, store
+from services.ideas import mail, notify, polls, rules, store
 from services.ideas.db import Database
 from services.ideas.model import Ballot, Counts, Idea
+from services.ideas.moderation import Moderation
 from services.ideas.pow import Altcha, Verifier
 from services.ideas.rules import Refused
 from services.ideas.voters import COOKIE, VoterCookies
@@ -143,6 +155,16 @@ URLS = Map(
             endpoint="poll_me",
             methods=["GET"],
         ),
+        # The editors' page and the e-mails' unsubscribe (moderation.py).
+        Rule("/moderate/", endpoint="moderate", methods=["GET", "POST"]),
+        Rule("/moderate/login", endpoint="moderate_login", methods=["POST"]),
+        Rule("/moderate/logout", endpoint="moderate_logout", methods=["POST"]),
+        Rule(
+            "/moderate/<any(moderation,ideas):name>.css",
+            endpoint="moderate_css",
+            methods=["GET"],
+        ),
+        Rule("/unsubscribe", endpoint="unsubscribe", methods=["GET", "POST"]),
     ],
     strict_slashes=False,
 )
@@ -206,6 +228,7 @@ class IdeasApp:
         )
         self.cookies = VoterCookies(settings.secret, settings.public_path)
         self.polls = polls.PollBook(settings.polls_file)
+        self.moderation = Moderation(self, settings)
 
     # --- plumbing ---------------------------------------------------------
 
@@ -397,6 +420,10 @@ class IdeasApp:
             now=time.time(),
         )
         logger.info("idea %d proposed, waiting in the queue", number)
+        notifier = self.moderation.notifier
+        if notifier is not None and self.settings.editors_email:  # committed
+            queued = store.idea(self.db.connection(), number, queued=True)
+            notifier.proposed(self.db.connection(), queued)
         response = self._json({"id": number, "status": rules.PENDING}, 202)
         return self._with_cookie(response, request, voter, new)
 
@@ -478,7 +505,9 @@ class IdeasApp:
             now=time.time(),
         )
         token = self.cookies.confirmation(voter, email)
-        link = f"{self.settings.public_url}/confirm?{urlencode({'token': token})}"
+        # The language too: the reader's e-mails about ideas will be in it.
+        query = urlencode({"lang": lang, "token": token})
+        link = f"{self.settings.public_url}/confirm?{query}"
         try:
             mail.send(smtp, mail.confirmation_message(smtp, email, link, lang))
         except mail.MailError as exc:
@@ -501,6 +530,9 @@ class IdeasApp:
             )
         voter, email = found
         store.confirm(self.db.connection(), voter, email, time.time())
+        notify.remember_language(
+            self.db.connection(), email, request.args.get("lang", "it")
+        )
         if self.settings.confirmed_url:
             response = Response(status=303)
             response.headers["Location"] = self.settings.confirmed_url
@@ -578,6 +610,23 @@ class IdeasApp:
             else polls.choice_of(self.db.connection(), known, voter)
         )
         return self._json({"poll": known.id, "choice": choice})
+
+    # --- the editors' page and unsubscribing (moderation.py) ----------------
+
+    def on_moderate(self, request: Request) -> Response:
+        return self.moderation.page(request)
+
+    def on_moderate_login(self, request: Request) -> Response:
+        return self.moderation.login(request)
+
+    def on_moderate_logout(self, request: Request) -> Response:
+        return self.moderation.logout(request)
+
+    def on_moderate_css(self, request: Request, name: str) -> Response:
+        return self.moderation.css(request, name)
+
+    def on_unsubscribe(self, request: Request) -> Response:
+        return self.moderation.unsubscribe(request)
 
 
 def create_app(environ: Mapping[str, str] | None = None) -> IdeasApp:

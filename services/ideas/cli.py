@@ -18,9 +18,10 @@ from rich.console import Console
 from rich.table import Table
 
 from services.ideas import config as configuration
-from services.ideas import content, store
+from services.ideas import content, notify, store
 from services.ideas.db import Database, connect
 from services.ideas.model import Idea
+from services.ideas.notify import Notifier
 from services.ideas.rules import Refused, check_answer
 
 
@@ -110,34 +111,69 @@ def accept(
 
 
 def decline(
-    db: Path, number: int, folder: Path, *, answer_it=None, answer_en=None
+    db: Path,
+    number: int,
+    folder: Path | None,
+    *,
+    answer_it=None,
+    answer_en=None,
+    notifier: Notifier | None = None,
 ) -> tuple[Idea, list[Path]]:
     """Decline idea ``number`` (from the queue or the board); the content
     files that record it, to commit."""
     return set_status(
-        db, number, "declined", folder, answer_it=answer_it, answer_en=answer_en
+        db,
+        number,
+        "declined",
+        folder,
+        answer_it=answer_it,
+        answer_en=answer_en,
+        notifier=notifier,
     )
 
 
 def set_status(
-    db: Path, number: int, status: str, folder: Path, *, answer_it=None, answer_en=None
+    db: Path,
+    number: int,
+    status: str,
+    folder: Path | None,
+    *,
+    answer_it=None,
+    answer_en=None,
+    notifier: Notifier | None = None,
 ) -> tuple[Idea, list[Path]]:
-    """Move idea ``number`` to ``status`` with the company's answer."""
+    """Move idea ``number`` to ``status`` with the company's answer; its
+    supporters with a confirmed address are told once it is committed."""
     answers = _answers(answer_it, answer_en)
     with _opened(db) as connection:
         idea = store.set_status(connection, number, status, answers, time.time())
-        return idea, content.update(idea, folder)
+        if notifier is not None and idea.published is not None:
+            notifier.status_changed(idea, notify.supporters(connection, number))
+        return idea, content.update(idea, folder) if folder else []
 
 
 def merge(
-    db: Path, number: int, into: int, folder: Path, *, answer_it=None, answer_en=None
+    db: Path,
+    number: int,
+    into: int,
+    folder: Path | None,
+    *,
+    answer_it=None,
+    answer_en=None,
+    notifier: Notifier | None = None,
 ) -> tuple[Idea, list[Path]]:
-    """Make idea ``number`` a duplicate of ``into`` (its supporters move)."""
+    """Make idea ``number`` a duplicate of ``into`` (its supporters move,
+    and are told once it is committed)."""
     answers = _answers(answer_it, answer_en)
     with _opened(db) as connection:
+        # Who supported the duplicate: after the merge their votes are the
+        # original's, mixed with its own supporters'.
+        told = notify.supporters(connection, number) if notifier else []
         original = store.merge(connection, number, into, answers, time.time())
         duplicate = store.idea(connection, number, queued=True)
-        return original, content.update(duplicate, folder)
+        if notifier is not None:
+            notifier.status_changed(duplicate, told)
+        return original, content.update(duplicate, folder) if folder else []
 
 
 def serve(host: str = "127.0.0.1", port: int = 8090) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,6 +65,25 @@ DEFAULTS: dict[str, str] = {
     # /srv/piazza/current/polls.json), re-read when it changes. Empty: no
     # poll takes votes.
     "IDEAS_POLLS_FILE": "",
+    # The editors' moderation page (/moderate/ under IDEAS_PUBLIC_PATH): its
+    # password, the secret itself or a Werkzeug hash (`python -c "from
+    # werkzeug.security import generate_password_hash as g; print(g('...'))"`).
+    # Empty: the page says it is not set up.
+    "IDEAS_EDITOR_PASSWORD": "",
+    # Where accepting from the page writes the idea (a checkout's
+    # content/ideas/, as `invoke ideas --accept` does); empty: the page says
+    # to accept from the terminal.
+    "IDEAS_CONTENT_DIR": "",
+    # Who gets an e-mail for each new proposal (comma-separated), and in
+    # which language (it or en).
+    "IDEAS_EDITORS_EMAIL": "",
+    "IDEAS_EDITORS_LANG": "it",
+    # An idea's page on the board, for the links in notifications: {slug}
+    # (its content file's) and {id} are filled in; e.g.
+    # https://www.officineardesia.example/idee/{slug}/ and, in English,
+    # https://www.officineardesia.example/en/ideas/{slug}/ (empty: Italian's).
+    "IDEAS_IDEA_URL": "",
+    "IDEAS_IDEA_URL_EN": "",
 }
 
 
@@ -109,6 +128,12 @@ class Settings:
     confirm_max_age: int
     smtp: Smtp | None
     polls_file: Path | None = None
+    # The editors' side (services/ideas/moderation.py, notify.py).
+    editor_password: str = ""
+    content_dir: Path | None = None
+    editors_email: tuple[str, ...] = ()
+    editors_lang: str = "it"
+    idea_url: dict[str, str] = field(default_factory=dict)  # lang: pattern
 
 
 def _int(env: Mapping[str, str], name: str, minimum: int = 0) -> int:
@@ -197,6 +222,37 @@ def from_environ(environ: Mapping[str, str]) -> Settings:
             starttls=_bool(env, "IDEAS_SMTP_STARTTLS"),
             sender=sender,
         )
+    editors = tuple(
+        address.strip()
+        for address in env["IDEAS_EDITORS_EMAIL"].split(",")
+        if address.strip()
+    )
+    for address in editors:
+        if "@" not in address or any(c in address for c in "\r\n<>, "):
+            raise ConfigError(
+                f"IDEAS_EDITORS_EMAIL: {address!r} is not an e-mail address "
+                "(separate several with commas)"
+            )
+    editors_lang = env["IDEAS_EDITORS_LANG"].strip()
+    if editors_lang not in ("it", "en"):
+        raise ConfigError(f"IDEAS_EDITORS_LANG={editors_lang!r}: say it or en")
+    idea_url = {}
+    for lang, name in (("it", "IDEAS_IDEA_URL"), ("en", "IDEAS_IDEA_URL_EN")):
+        pattern = env[name].strip() or idea_url.get("it", "")
+        if pattern and not pattern.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"{name}={pattern!r}: an absolute URL, e.g. "
+                "https://www.officineardesia.example/idee/{slug}/"
+            )
+        try:
+            pattern.format(slug="x", id=1)
+        except (KeyError, IndexError, ValueError):
+            raise ConfigError(
+                f"{name}={pattern!r}: only {{slug}} and {{id}} may be filled in"
+            ) from None
+        if pattern:
+            idea_url[lang] = pattern
+    content_dir = env["IDEAS_CONTENT_DIR"].strip()
     return Settings(
         production=production,
         secret=secret,
@@ -224,4 +280,9 @@ def from_environ(environ: Mapping[str, str]) -> Settings:
             if env["IDEAS_POLLS_FILE"].strip()
             else None
         ),
+        editor_password=env["IDEAS_EDITOR_PASSWORD"],
+        content_dir=Path(content_dir).expanduser() if content_dir else None,
+        editors_email=editors,
+        editors_lang=editors_lang,
+        idea_url=idea_url,
     )

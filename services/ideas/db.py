@@ -110,6 +110,16 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX poll_votes_by_option ON poll_votes (poll, option);
     """,
+    # 4 (moderation): e-mail preferences of confirmed readers and editors:
+    # the language their notifications are in, and an unsubscription
+    # (RFC 8058 one-click), after which they get nothing more.
+    """
+    CREATE TABLE mail_preferences (
+        email TEXT PRIMARY KEY,              -- lower case, as voters.email
+        lang TEXT NOT NULL DEFAULT 'it' CHECK (lang IN ('it', 'en')),
+        unsubscribed REAL                    -- when; NULL: subscribed
+    );
+    """,
 ]
 VERSION = len(MIGRATIONS)
 

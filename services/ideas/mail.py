@@ -51,12 +51,28 @@ def confirmation_message(smtp: Smtp, to: str, link: str, lang: str) -> EmailMess
 
 
 def send(smtp: Smtp, message: EmailMessage, timeout: float = 15.0) -> None:
+    send_all(smtp, [message], timeout)
+
+
+def send_all(
+    smtp: Smtp, messages: list[EmailMessage], timeout: float = 15.0
+) -> list[str]:
+    """Send ``messages`` over one connection: the recipients the server
+    refused (logged by the caller). MailError if it took none of them."""
+    refused = []
     try:
         with smtplib.SMTP(smtp.host, smtp.port, timeout=timeout) as server:
             if smtp.starttls:
                 server.starttls()
             if smtp.username:
                 server.login(smtp.username, smtp.password)
-            server.send_message(message)
+            for message in messages:
+                try:
+                    server.send_message(message)
+                except smtplib.SMTPRecipientsRefused:
+                    refused.append(str(message["To"]))
     except (OSError, smtplib.SMTPException) as exc:
         raise MailError(f"SMTP {smtp.host}:{smtp.port}: {exc}") from None
+    if messages and len(refused) == len(messages) and len(messages) == 1:
+        raise MailError(f"SMTP {smtp.host}:{smtp.port} refused {refused[0]}")
+    return refused
