@@ -26,8 +26,9 @@ from conftest import FIXTURES, ROOT, free_port
 from ideas_server import Reader as ApiReader
 from ideas_server import counts, running_ideas
 from lxml import html
+from mailsink import Sink
+from mailsink import only_link as _link
 from nginx_server import running_nginx
-from test_ideas_ops import Sink, _link
 
 from multilang.catalogs import load_translations
 from services.ideas import cli, rules, store
