@@ -373,3 +373,16 @@ def test_a_missing_bucket_is_named(s3):
     target = open_s3("s3://no-such-bucket/site")
     with pytest.raises(PublishError, match="no-such-bucket does not exist"):
         target.preflight()
+
+
+def test_check_says_whether_the_live_release_is_whole(s3, published_site, console):
+    target = s3.target()
+    publish_build(target, Build.scan(published_site.output), "20260101T000000Z")
+    assert s3target.check_live(s3.spec(), console=console) == []
+    assert "is whole" in console.file.getvalue()
+    target.client.delete_object(
+        Bucket=BUCKET, Key="site/releases/20260101T000000Z/index.html"
+    )
+    with pytest.raises(PublishError, match="lacks 1 of its") as broken:
+        s3target.check_live(s3.spec(), console=console)
+    assert "index.html" in str(broken.value)
