@@ -96,7 +96,8 @@ def resolve_target(target: str | None, root: Path = ROOT) -> str:
     if not spec:
         raise PublishError(
             "No publish target configured: pass --target, set PIAZZA_TARGET, or set "
-            "piazza.target in invoke.yaml (a folder, user@host:/srv/piazza or s3://bucket/prefix)."
+            "piazza.target in invoke.yaml (a folder, user@host:/srv/piazza or "
+            "s3://bucket/prefix)."
         )
     return str(spec)
 
