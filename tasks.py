@@ -263,10 +263,11 @@ def _publishing(name, action, *args, **kwargs):
 
 @task(
     help={
-        "target": "Where to publish: /path or user@host:path (default: invoke.yaml "
-        "piazza.target or $PIAZZA_TARGET)",
+        "target": "Where to publish: /path, user@host:path or s3://bucket/prefix "
+        "(default: invoke.yaml piazza.target or $PIAZZA_TARGET)",
         "keep": "Releases to keep on the target (default: invoke.yaml piazza.keep, 5)",
-        "force": "Make a new release even when nothing changed",
+        "force": "Make a new release even when nothing changed (on S3: also when "
+        "it removes many of the live release's files)",
     }
 )
 def publish(c, target=None, keep=None, force=False):
@@ -311,12 +312,20 @@ def redirects(c, config="deploy/nginx.conf"):
     help={
         "output": "The built site to check (default: output/)",
         "drafts": "Check draft pages too (a preview's output, var/preview)",
+        "target": "Instead, check that the live release on s3://bucket/prefix is whole",
     }
 )
-def check(c, output=None, drafts=False):
+def check(c, output=None, drafts=False, target=None):
     """Check a built site: links, assets, feeds, titles, canonical URLs, sizes."""
     from piazza import publish as publishing
 
+    if target:
+        from piazza import s3target
+
+        if not s3target.is_s3(target):
+            raise Exit("check: --target takes an s3://bucket/prefix target", code=1)
+        _publishing("check", s3target.check_live, target)
+        return
     _publishing(
         "check", publishing.check, output or CONFIG["deploy_path"], drafts=drafts
     )

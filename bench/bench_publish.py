@@ -5,7 +5,13 @@ a first publish to an empty target, then a republish after changing one post.
 The baseline, measured in the same run, is what pelican-quickstart's publish
 does: a bare ``rsync -a --delete`` of a fresh build over the live folder.
 
-    python bench/bench_publish.py [--posts 2000] [--runs 3] [--before]
+    python bench/bench_publish.py [--posts 2000] [--runs 3] [--before] [--s3]
+
+With --before, also once the way publishing compressed before plugins/
+compressed (every file, every time, brotli 11), side by side with ours.
+With --s3, also to an S3 target (moto's S3 server on loopback, as in the
+tests): time, requests and bytes sent of a first publish and of a one-post
+republish; the baseline is the first publish's upload (every file sent).
 
 Targets (issue 5): at 2,000 posts the check takes under 25% of the build; the
 upload of a one-post change takes under 2 s and sends under 5% of the site.
@@ -14,10 +20,12 @@ upload of a one-post change takes under 2 s and sends under 5% of the site.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import os
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -173,7 +181,22 @@ def main() -> None:
         action="store_true",
         help="also measure once how publishing compressed before plugins/compressed",
     )
+    parser.add_argument(
+        "--s3", action="store_true", help="also publish to S3 (moto on loopback)"
+    )
+    parser.add_argument(
+        "--s3-only", action="store_true", help="only the S3 figures (implies --s3)"
+    )
     args = parser.parse_args()
+    if args.s3_only:
+        with tempfile.TemporaryDirectory(prefix="bench-publish-s3-") as tmp:
+            overrides = {"COMPRESSED_CACHE_PATH": f"{tmp}/compressed"}
+            print(
+                f"bench_publish --s3: {os.cpu_count()} cores, Python "
+                f"{sys.version.split()[0]}, target: s3:// on moto_server (loopback)"
+            )
+            bench_s3(args, overrides, Path(tmp))
+        return
     print(
         f"bench_publish: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
         f"target: a local folder; baseline: rsync -a --delete of a fresh build"
@@ -200,6 +223,173 @@ def main() -> None:
                     before,
                 )
                 compare(synthetic, before)
+        if args.s3:
+            bench_s3(args, {"COMPRESSED_CACHE_PATH": str(work / "s3-comp")}, work)
+
+
+# ---------------------------------------------------------------- S3 target
+
+
+@dataclass(frozen=True)
+class S3Run:
+    first: PublishResult
+    again: PublishResult
+    first_requests: int
+    again_requests: int
+    first_bytes: int  # request bodies, as sent on the wire
+    again_bytes: int
+
+
+@contextlib.contextmanager
+def s3_server(work: Path):
+    """moto's S3 server on a free loopback port, a bucket, boto3's env set."""
+    import boto3  # noqa: PLC0415 (only --s3 needs it)
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    endpoint = f"http://127.0.0.1:{port}"
+    os.environ.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench-secret",
+        AWS_REGION="us-east-1",
+    )
+    os.environ.pop("AWS_PROFILE", None)
+    moto = Path(sys.executable).with_name("moto_server")
+    log = (work / "moto.log").open("w")
+    proc = subprocess.Popen(
+        [str(moto), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("moto_server did not start") from None
+                time.sleep(0.05)
+        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="bench")
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
+
+
+def s3_publish(
+    spec: str, content: Path, overrides: dict
+) -> tuple[PublishResult, int, int]:
+    """A publish to ``spec`` and the requests and bytes its S3 client sent."""
+    import piazza.publish as publishing  # noqa: PLC0415
+    from piazza import s3target  # noqa: PLC0415
+
+    opened = []
+
+    def recording(*args, **kwargs):
+        opened.append(s3target.open_s3(*args, **kwargs))
+        return opened[-1]
+
+    publishing.open_s3 = recording
+    try:
+        result = publish(
+            spec,
+            content=content,
+            overrides=overrides,
+            console=Console(file=io.StringIO()),
+        )
+    finally:
+        publishing.open_s3 = s3target.open_s3
+    stats = opened[-1].stats
+    return result, stats.requests, stats.bytes_sent
+
+
+def one_s3_run(content_source: Path, work: Path, overrides: dict, prefix: str) -> S3Run:
+    content = shutil.copytree(content_source, work / "content")
+    spec = f"s3://bench/{prefix}"
+    first, first_requests, first_bytes = s3_publish(spec, content, overrides)
+    change_one_post(content)
+    again, again_requests, again_bytes = s3_publish(spec, content, overrides)
+    return S3Run(first, again, first_requests, again_requests, first_bytes, again_bytes)
+
+
+def report_s3(label: str, runs: list[S3Run]) -> None:
+    files = runs[0].again.transfer.files_total
+    size = runs[0].again.transfer.bytes_total
+    print(
+        f"\n{label}, to S3 on loopback: {files:,} files, {size / 2**20:.1f} MiB "
+        f"({len(runs)} runs, medians)"
+    )
+    print(
+        f"  {'':30}{'build':>9}{'check':>9}{'upload':>9}{'total':>9}"
+        f"{'requests':>10}{'bytes sent':>14}"
+    )
+    for name, results, requests, sent in (
+        (
+            "first publish",
+            [r.first for r in runs],
+            [r.first_requests for r in runs],
+            [r.first_bytes for r in runs],
+        ),
+        (
+            "republish, one post changed",
+            [r.again for r in runs],
+            [r.again_requests for r in runs],
+            [r.again_bytes for r in runs],
+        ),
+    ):
+        t = [r.timings for r in results]
+        print(
+            f"  {name:30}"
+            f"{median(x.build for x in t):8.2f}s{median(x.check for x in t):8.2f}s"
+            f"{median(x.upload for x in t):8.2f}s{median(x.total for x in t):8.2f}s"
+            f"{median(requests):10,.0f}{median(sent):14,.0f}"
+        )
+    upload = median(r.again.timings.upload for r in runs)
+    base = median(r.first.timings.upload for r in runs)
+    total = median(r.again.timings.total for r in runs)
+    sent = median(r.again_bytes for r in runs)
+    base_sent = median(r.first_bytes for r in runs)
+    print(f"\n  {'figure':40}{'ours':>14}{'baseline':>14}{'ratio':>8}  target")
+    print(
+        f"  {'republish upload (baseline: all files)':40}{upload:12.2f} s"
+        f"{base:12.2f} s{upload / base if base else 0:8.3f}"
+    )
+    print(f"  {'republish end to end':40}{total:12.2f} s{'':>14}{'':>8}  <= 20 s")
+    print(
+        f"  {'bytes sent on republish, % of site':40}{sent / size:13.2%} "
+        f"{base_sent / size:13.2%}{sent / base_sent if base_sent else 0:8.3f}  < 5%"
+    )
+
+
+def bench_s3(args, overrides: dict, work: Path) -> None:
+    with s3_server(work):
+        sample = [
+            one_s3_run(
+                ROOT / "content", work / f"s3-sample-{i}", overrides, f"sample{i}"
+            )
+            for i in range(args.runs)
+        ]
+        report_s3("sample site", sample)
+        if not args.skip_synthetic:
+            content = work / "synth-content"
+            if not content.exists():
+                content = synthetic_content(work, args.posts)
+            synthetic = [
+                one_s3_run(content, work / f"s3-synth-{i}", overrides, f"synth{i}")
+                for i in range(args.runs)
+            ]
+            report_s3(f"synthetic site, {args.posts:,} posts (it + en)", synthetic)
+
+
+def synthetic_content(work: Path, posts: int) -> Path:
+    content = make_site(work / "synth-content", posts)
+    for folder in ("extra", "images"):  # favicon and images the theme uses
+        if not (content / folder).exists():
+            shutil.copytree(ROOT / "content" / folder, content / folder)
+    return content
 
 
 if __name__ == "__main__":

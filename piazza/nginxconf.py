@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SAMPLE = Path(__file__).resolve().parents[1] / "deploy" / "nginx.conf"
+SAMPLE_S3 = SAMPLE.with_name("nginx-s3.conf")
 BROTLI_STATIC_MODULE = Path("/usr/lib/nginx/modules/ngx_http_brotli_static_module.so")
 MIME_TYPES = Path("/etc/nginx/mime.types")
 
@@ -78,6 +79,33 @@ def render_site(template: str, local: Local, *, brotli: bool = True) -> str:
     )
     isso = f"http://127.0.0.1:{local.isso_port}/"
     return _sub(r"http://127\.0\.0\.1:8080/", isso, text)
+
+
+def render_s3(
+    template: str,
+    *,
+    port: int,
+    endpoint: str,
+    bucket_path: str,
+    logs: Path,
+    cache: Path,
+) -> str:
+    """deploy/nginx-s3.conf as an origin on 127.0.0.1:``port`` reading the
+    bucket at ``endpoint`` (host:port, plain HTTP) under ``bucket_path``."""
+    text = template
+    text = _sub(r"^\s*listen \[::\]:\d+.*;\n", "", text)
+    text = _sub(r"^(\s*)listen 80;", rf"\1listen 127.0.0.1:{port};", text)
+    text = _sub(r"^(\s*)server_name [^;]+;", r"\1server_name 127.0.0.1;", text)
+    text = _sub(r"^(\s*server) s3\.[^;]+;", rf"\1 {endpoint};", text)
+    text = _sub(r"^(\s*proxy_set_header Host) [^;]+;", rf"\1 {endpoint};", text)
+    text = _sub(
+        r"https://piazza_bucket/BUCKET/PREFIX/",
+        f"http://piazza_bucket/{bucket_path}/",
+        text,
+    )
+    text = _sub(r"^(\s*access_log) +\S+;", rf"\1 {logs / 'access.log'};", text)
+    text = _sub(r"^(\s*error_log) +\S+;", rf"\1 {logs / 'error.log'};", text)
+    return _sub(r"^(proxy_cache_path) /var/cache/nginx/piazza-s3", rf"\1 {cache}", text)
 
 
 def render_main(

@@ -41,6 +41,7 @@ from piazza.release import (
     plan_prune,
     release_name,
 )
+from piazza.s3target import S3Target, is_s3, open_s3
 from wording import counted
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,13 +96,18 @@ def resolve_target(target: str | None, root: Path = ROOT) -> str:
     if not spec:
         raise PublishError(
             "No publish target configured: pass --target, set PIAZZA_TARGET, or set "
-            "piazza.target in invoke.yaml (a folder, or user@host:/srv/piazza)."
+            "piazza.target in invoke.yaml (a folder, user@host:/srv/piazza or "
+            "s3://bucket/prefix)."
         )
     return str(spec)
 
 
-def _open(target: str | None, root: Path = ROOT) -> LocalTarget | RemoteTarget:
+def _open(
+    target: str | None, root: Path = ROOT, *, force: bool = False
+) -> LocalTarget | RemoteTarget | S3Target:
     spec = resolve_target(target, root)
+    if is_s3(spec):  # --force also lifts the S3 target's deletion guard
+        return open_s3(spec, force=force)
     ssh = shlex.split(os.environ.get(ENV_SSH, "ssh"))
     return open_target(spec, ssh=ssh, rsync=os.environ.get(ENV_RSYNC, "rsync"))
 
@@ -162,7 +168,7 @@ def publish(
     settings = settings or root / "publishconf.py"
     if keep is None:
         keep = int(project_config(root).get("keep") or DEFAULT_KEEP)
-    site = _open(target, root)
+    site = _open(target, root, force=force)
     site.preflight()
     with site.lock(), tempfile.TemporaryDirectory(prefix="piazza-build-") as tmp:
         output = Path(tmp) / "output"

@@ -100,7 +100,7 @@ def test_counts_are_cached_to_the_end_of_their_second(front):
     _, again, _ = front.call("GET", path)
     assert again["X-Cache-Status"] in ("HIT", "UPDATING")
     # For browsers: revalidate; nginx keeps its own header to itself.
-    assert again["Cache-Control"] == "no-cache"
+    assert again["Cache-Control"] == "public, max-age=0, s-maxage=1"
     assert "X-Accel-Expires" not in again
     assert again["Content-Security-Policy"].startswith("default-src 'self'")
 

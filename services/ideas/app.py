@@ -1,8 +1,8 @@
 """The ideas service's WSGI app: a JSON API behind nginx (at /idee-api/).
 
 Reads that are the same for every reader (nginx caches them to the end of
-the current second: ``X-Accel-Expires: @<second>``, ``Cache-Control:
-no-cache`` for browsers):
+the current second: ``X-Accel-Expires: @<second>``; ``Cache-Control:
+public, max-age=0, s-maxage=1``: browsers revalidate, a CDN keeps it a second):
 
 ``GET /config``
     ``{"categories": {key: {"it", "en"}}, "statuses": [...], "budget": 10}``
@@ -119,6 +119,8 @@ from services.ideas.votes import address_range, client_address, is_trusted
 
 logger = logging.getLogger(__name__)
 MAX_COUNT_IDS = 200
+# Shared reads: browsers revalidate; a CDN (s-maxage) keeps one a second.
+SHARED_CACHE_CONTROL = "public, max-age=0, s-maxage=1"
 MAX_ID = 2**31 - 1  # SQLite's integers are 64-bit: anything larger is no idea
 
 URLS = Map(
@@ -257,7 +259,8 @@ class IdeasApp:
             del response.headers["X-Shared"]
             # nginx keeps a shared answer to the end of this second only.
             response.headers["X-Accel-Expires"] = f"@{second}"
-            response.headers["Cache-Control"] = "no-cache"
+            # Browsers ask again each time; a CDN may keep it a second.
+            response.headers["Cache-Control"] = SHARED_CACHE_CONTROL
         elif "Cache-Control" not in response.headers:
             response.headers["Cache-Control"] = "private, no-store"
         response.headers["X-Content-Type-Options"] = "nosniff"
