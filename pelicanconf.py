@@ -162,6 +162,9 @@ PLUGINS = [
     "comments",
     "commentthreads",  # after comments: lists the threads it marked
     "channels",
+    # The public record of what was done with the ideas (IDEAS_API_URL's
+    # snapshot; accountability/settings.py).
+    "accountability",
 ]
 
 # Comments (plugins/comments): Isso, run by `invoke comments` / `invoke dev`

@@ -40,7 +40,6 @@ import hmac
 import io
 import json
 import logging
-import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,12 +58,12 @@ from werkzeug.test import run_wsgi_app
 from werkzeug.wrappers import Request, Response
 
 from piazza import commentstore, moderation
+from piazza.templating import translated_environment
 
 logger = logging.getLogger("piazza.isso.moderation")
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "moderation"
-TRANSLATIONS = ROOT / "theme" / "translations"
 LANGUAGES = ("it", "en")
 
 SESSION_COOKIE = "admin-session"  # Isso's name: its /admin/ reads it too
@@ -96,23 +95,9 @@ _OURS = ("/id/", "/moderate", "/admin", "/login", "/demo", "/info")
 
 
 def _environments() -> dict[str, jinja2.Environment]:
-    if str(ROOT / "plugins") not in sys.path:
-        sys.path.insert(0, str(ROOT / "plugins"))
-    # The theme's catalogs, read from the .po sources as the build does.
-    from multilang.catalogs import load_translations  # noqa: PLC0415 (sys.path)
-
     environments = {}
     for lang in LANGUAGES:
-        env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(TEMPLATES),
-            autoescape=True,
-            extensions=["jinja2.ext.i18n"],
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        env.install_gettext_translations(
-            load_translations(str(TRANSLATIONS), lang), newstyle=True
-        )
+        env = translated_environment(TEMPLATES, lang)
         env.filters["age"] = moderation.age
         env.filters["iso"] = _iso
         environments[lang] = env
