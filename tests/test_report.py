@@ -362,6 +362,17 @@ def test_the_html_lists_what_the_report_found(report, seeded):
     assert not page.cssselect("#lacks")
 
 
+def test_a_long_wait_lists_the_oldest_and_counts_the_rest(report, monkeypatch):
+    from piazza.report import render
+
+    monkeypatch.setattr(render, "SHOWN_WAITING", 2)
+    page = html.fromstring(render_html(report, "en"))
+    assert len(page.cssselect("#waiting tr.voice")) == 2
+    more = page.cssselect("#waiting p.more")[0].text
+    assert more == f"And {len(WAITING) - 2} more, newer: answer these first."
+    assert page.cssselect("[data-figure=waiting]")[0].text == str(len(WAITING))
+
+
 def test_no_address_in_the_report(report):
     text = render_html(report, "en") + render_text(report)
     assert not re.search(r"[\w.]+@[\w.]+", text)

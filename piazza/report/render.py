@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "piazza" / "templates" / "report"
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 QUOTE_LENGTH = 240
+# Voices listed, oldest first (the figure above counts them all).
+SHOWN_WAITING = 200
 
 
 def quote(text: str) -> str:
@@ -90,6 +92,7 @@ def render_html(report: Report, lang: str = "it") -> str:
         report=report,
         lang=lang,
         charts=charts(report),
+        shown_waiting=SHOWN_WAITING,
         comment_url=lambda c: comment_url(report, c),
         idea_url=lambda n, idea_lang: idea_url(report, n, idea_lang),
     )
