@@ -31,11 +31,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "plugins")]
 
+from community_cache import write_cache  # noqa: E402
 from conftest import serving  # noqa: E402
 from isso_server import new_comment, running_isso  # noqa: E402
 
-from community.cache import Cache, Meta  # noqa: E402
-from community.model import Entry, FeedEntries, FeedState  # noqa: E402
 from piazza import commentstore  # noqa: E402
 from piazza.report.model import Period  # noqa: E402
 from piazza.report.render import render_html  # noqa: E402
@@ -119,25 +118,13 @@ def make_comments(folder: Path, count: int) -> Path:
 
 def make_community(root: Path, count: int) -> None:
     rng = random.Random(12)
-    cache = Cache(root)
     per_source = count // 50
-    for s in range(50):
-        slug = f"source-{s:02d}"
-        entries = tuple(
-            Entry(
-                id=f"{slug}-{n}",
-                feed=slug,
-                title=f"Post {n}",
-                link=f"https://{slug}.example/{n}",
-                date=(moment := END - timedelta(days=rng.uniform(0, 365))),
-                first_seen=moment,
-            )
-            for n in range(per_source)
-        )
-        seen = frozenset(e.id for e in entries)
-        cache.save_entries(slug, FeedEntries(entries, seen))
-        cache.save_state(slug, FeedState(url=f"https://{slug}.example/f", title=slug))
-    cache.save_meta(Meta(generated_at=END))
+    posts = {
+        f"source-{s:02d}": [END - timedelta(days=rng.uniform(0, 365))
+                            for _ in range(per_source)]
+        for s in range(50)
+    }  # fmt: skip
+    write_cache(root, posts, END)
 
 
 def make_snapshot(count: int) -> bytes:

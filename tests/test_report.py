@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from community_cache import write_cache
 from conftest import FIXTURES, ROOT, serving
 from isso_server import new_comment, running_isso
 from lxml import html
@@ -148,37 +149,15 @@ def seeded(tmp_path_factory) -> Seeded:
 
 
 def write_community(root: Path) -> None:
-    """A community cache written by the real cache code: three sources, one
-    silent since December."""
-    sys.path.insert(0, str(ROOT / "plugins"))
-    from community.cache import Cache, Meta
-    from community.model import Entry, FeedEntries, FeedState
-
-    cache = Cache(root)
+    """Three sources, one silent since December."""
     posts = {
         "garage-ada": ("2026-03-02", "2026-03-09", "2026-03-16"),
         "moto-blog": ("2026-02-10", "2026-03-20"),
         "old-rider": ("2025-12-01",),
     }
-    for slug, days in posts.items():
-        entries = tuple(
-            Entry(
-                id=f"{slug}-{n}",
-                feed=slug,
-                title=f"Post {n}",
-                link=f"https://{slug}.example/{n}",
-                date=datetime.fromisoformat(day).replace(tzinfo=UTC),
-                first_seen=datetime.fromisoformat(day).replace(tzinfo=UTC),
-            )
-            for n, day in enumerate(days)
-        )
-        seen = frozenset(e.id for e in entries)
-        cache.save_entries(slug, FeedEntries(entries, seen))
-        title = slug.replace("-", " ").title()
-        cache.save_state(
-            slug, FeedState(url=f"https://{slug}.example/feed", title=title)
-        )
-    cache.save_meta(Meta(generated_at=PERIOD.end))
+    dates = {slug: [datetime.fromisoformat(d).replace(tzinfo=UTC) for d in days]
+             for slug, days in posts.items()}  # fmt: skip
+    write_cache(root, dates, PERIOD.end)
 
 
 class SnapshotHandler(BaseHTTPRequestHandler):
