@@ -55,6 +55,18 @@ def test_the_page_shows_the_figures(built, lang):
     assert page.cssselect("svg.accountability-chart rect")
 
 
+def test_each_language_points_to_the_other(built):
+    it, en = _page(built, "it"), _page(built, "en")
+    links = {
+        lang: {a.get("hreflang"): a.get("href") for a in
+               page.cssselect("link[rel=alternate][hreflang]")}
+        for lang, page in (("it", it), ("en", en))
+    }  # fmt: skip
+    assert links["it"]["en"].endswith("/en/ideas/what-we-did/")
+    assert links["en"]["it"].endswith("/idee/cosa-abbiamo-fatto/")
+    assert links["it"] == links["en"]
+
+
 def test_the_latest_decisions_link_to_the_board_without_a_page(built):
     it, en = _page(built, "it"), _page(built, "en")
     items = it.cssselect(".accountability-decisions li")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sqlite3
 import stat
 import subprocess
@@ -474,39 +475,55 @@ def _task_env(sources: Sources, **extra: str) -> dict[str, str]:
     return env
 
 
+@pytest.fixture
+def copy(project: Path) -> Path:
+    """A copy of the project (conftest's), with the ideas service's mail
+    code the digest sends with: the task writes its var/ there, not here."""
+    shutil.copytree(ROOT / "services", project / "services",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    return project
+
+
 def _run_task(project: Path, sources: Sources, *args: str, **env: str):
     return subprocess.run(
-        [sys.executable, "-m", "invoke", "-r", str(ROOT), "report",
+        [sys.executable, "-m", "invoke", "-r", str(project), "report",
          "--db", str(sources.isso_db), *args],
         cwd=project, capture_output=True, text=True, timeout=300, check=False,
         env=_task_env(sources, **env),
     )  # fmt: skip
 
 
-def test_the_task_writes_the_file_and_a_summary(sources, tmp_path):
+def test_the_task_writes_the_file_and_a_summary(sources, tmp_path, copy):
     out = tmp_path / "reports" / "report.html"
-    done = _run_task(tmp_path, sources, "--since", "2026-03-01", "--out", str(out))
+    done = _run_task(copy, sources, "--since", "2026-03-01", "--out", str(out))
     assert done.returncode == 0, done.stderr
     assert "Questions and requests in the period" in done.stdout
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     page = html.fromstring(out.read_text(encoding="utf-8"))
     assert page.cssselect("#waiting tr.voice")
+    # The ideas service answered: its copy is kept in the project's var/.
+    assert (copy / "var" / "ideas" / "snapshot.json").is_file()
 
 
-def test_the_task_says_what_is_wrong_without_a_traceback(sources, tmp_path):
-    done = _run_task(tmp_path, sources, "--since", "someday")
+def test_the_task_says_what_is_wrong_without_a_traceback(sources, tmp_path, copy):
+    done = _run_task(copy, sources, "--since", "someday")
     assert done.returncode == 1
     assert "report: --since 'someday'" in done.stderr
     assert "Traceback" not in done.stderr
-    done = _run_task(tmp_path, sources, "--mail", "--out", str(tmp_path / "r.html"))
+    done = _run_task(copy, sources, "--mail", "--out", str(tmp_path / "r.html"))
     assert done.returncode == 1
     assert "REPORT_SMTP_HOST" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_the_digest_reaches_the_smtp_server_with_both_parts(sources, tmp_path, smtp):  # noqa: F811
+def test_the_digest_reaches_the_smtp_server_with_both_parts(
+    sources,
+    tmp_path,
+    copy,
+    smtp,  # noqa: F811
+):
     sink, port = smtp
     done = _run_task(
-        tmp_path, sources, "--since", "2026-03-01", "--mail",
+        copy, sources, "--since", "2026-03-01", "--mail",
         "--out", str(tmp_path / "r.html"),
         REPORT_SMTP_HOST="127.0.0.1", REPORT_SMTP_PORT=str(port),
         REPORT_SMTP_FROM="Piazza <report@officineardesia.example>",

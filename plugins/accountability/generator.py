@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,25 @@ class ShownDecision:
     decision: Decision
     url: str  # site-relative
     answer: str
+
+
+@dataclass
+class PageVersion:
+    """The page in one language, as the theme's language helpers (multilang)
+    read a page: its language, its URL, its other versions. Not frozen:
+    multilang keeps the computed alternates on it."""
+
+    lang: str
+    url: str
+    translations: list[PageVersion] = field(default_factory=list)
+    status: str = "published"
+
+
+def versions(pages: dict[str, tuple[str, str]]) -> dict[str, PageVersion]:
+    found = {lang: PageVersion(lang, url) for lang, (url, _save_as) in pages.items()}
+    for version in found.values():
+        version.translations = [v for v in found.values() if v is not version]
+    return found
 
 
 class AccountabilityGenerator(Generator):
@@ -108,7 +127,9 @@ class AccountabilityGenerator(Generator):
         if self.figures is None:
             return
         template = self.get_template("accountability")
-        for lang, (url, save_as) in self.values["ACCOUNTABILITY_PAGES"].items():
+        pages = self.values["ACCOUNTABILITY_PAGES"]
+        shown = versions(pages)
+        for lang, (url, save_as) in pages.items():
             writer.write_file(
                 save_as,
                 template,
@@ -118,6 +139,8 @@ class AccountabilityGenerator(Generator):
                 url=url,
                 page_name=save_as.rsplit(".", 1)[0],
                 lang=lang,
+                # The language switcher and hreflang alternates read `page`.
+                page=shown[lang],
                 accountability=self.figures,
                 accountability_decisions=self._decisions(lang),
                 accountability_chart=self._chart(),
