@@ -161,10 +161,11 @@ PLUGINS = [
     "community",
     "comments",
     "commentthreads",  # after comments: lists the threads it marked
-    "channels",
     # The public record of what was done with the ideas (IDEAS_API_URL's
-    # snapshot; accountability/settings.py).
+    # snapshot; accountability/settings.py). Before channels: the sitemap
+    # lists the pages written before it.
     "accountability",
+    "channels",
 ]
 
 # Comments (plugins/comments): Isso, run by `invoke comments` / `invoke dev`
