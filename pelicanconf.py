@@ -169,6 +169,10 @@ PLUGINS = [
     # commentthreads (lists its idea pages' threads) and channels (sitemap)
     "ideaboard",
     "commentthreads",  # after comments: lists the threads it marked
+    # The public record of what was done with the ideas (IDEAS_API_URL's
+    # snapshot; accountability/settings.py). Before channels: the sitemap
+    # lists the pages written before it.
+    "accountability",
     "channels",
     "polls",
 ]

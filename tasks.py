@@ -496,6 +496,29 @@ def comments_moderate(  # noqa: PLR0917 (invoke passes options by name)
         raise Exit(f"comments-moderate: {exc}", code=1) from None
 
 
+# --- The leader's report (piazza/report) -------------------------------------------
+
+
+@task(
+    help={
+        "since": "Start of the period, e.g. 2026-03-01 (default: the last 7 days)",
+        "out": "The report file (default: var/reports/report-<date>.html)",
+        "mail": "Send it to REPORT_MAIL_TO by SMTP (REPORT_SMTP_* settings)",
+        "lang": "Language of the report: it or en (default: it)",
+        "db": "The comment database (default: the one in deploy/isso.dev.cfg)",
+    }
+)
+def report(c, since=None, out=None, mail=False, lang="it", db=None):  # noqa: PLR0917
+    """Write the leader's report (one HTML file); --mail sends it as the digest."""
+    from piazza.report import ReportError
+    from piazza.report.task import run_report
+
+    try:
+        run_report(ROOT, settings(), since=since, out=out, mail=mail, lang=lang, db=db)
+    except ReportError as exc:
+        raise Exit(f"report: {exc}", code=1) from None
+
+
 @task
 def test(c, k=""):
     """Run the whole test suite (pytest); -k selects tests by name."""

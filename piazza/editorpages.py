@@ -23,7 +23,6 @@ import hashlib
 import hmac
 import logging
 import sqlite3
-import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from werkzeug.security import check_password_hash
 from werkzeug.wrappers import Request, Response
 
 from piazza.commentstore import immediate
+from piazza.templating import translated_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_TEMPLATES = Path(__file__).resolve().parent / "templates" / "moderation"
@@ -202,27 +202,16 @@ def environments(
     """One Jinja2 environment per language, with the theme's catalogs (read
     from the .po sources, as the build does): ``templates`` first, then the
     shared pages."""
-    if str(ROOT / "plugins") not in sys.path:
-        sys.path.insert(0, str(ROOT / "plugins"))
-    # The site's one languages helper reads the catalogs (it needs nothing
-    # from Pelican).
-    from multilang.catalogs import load_translations  # noqa: PLC0415 (sys.path)
-
     folders = [*templates, SHARED_TEMPLATES]
     environments = {}
     for lang in LANGUAGES:
-        env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader([str(f) for f in folders]),
+        env = translated_environment(
+            folders,
+            lang,
             # HTML escaped (pages, an e-mail's HTML part); a .txt is plain text.
             autoescape=jinja2.select_autoescape(
                 enabled_extensions=("html",), disabled_extensions=("txt",)
             ),
-            extensions=["jinja2.ext.i18n"],
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        env.install_gettext_translations(
-            load_translations(str(TRANSLATIONS), lang), newstyle=True
         )
         env.filters["iso"] = iso
         env.filters["utc"] = utc

@@ -127,6 +127,11 @@ class IdeaBoardGenerator(Generator):
             d for d in rank.decisions(self.ideas) if d.change.status != "proposed"
         ]
         self.context["ideas_urls"] = self.board.urls
+        # Each idea's page per language, for other plugins (accountability).
+        self.context["ideas_pages"] = {
+            lang: {idea.number: self.idea_url(idea, lang) for idea in self.ideas}
+            for lang in self.languages
+        }
         self.context["ideas_status_labels"] = STATUS_LABELS
         self.context["ideas_latest_decisions"] = {
             lang: [
