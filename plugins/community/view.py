@@ -9,6 +9,7 @@ gives the same pages. Everything from the cache is re-checked on the way out
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
@@ -49,6 +50,13 @@ class Item:
     entry: Entry
     source: Source
     date: datetime
+
+    @property
+    def anchor(self) -> str:
+        """A fragment id for the entry on its pages, the same in every build
+        (search results link to it)."""
+        digest = hashlib.sha256(self.entry.id.encode("utf-8")).hexdigest()
+        return f"entry-{digest[:12]}"
 
 
 @dataclass(frozen=True)
