@@ -524,6 +524,12 @@ def bench_build(c, posts=2000, runs=3):
 
 
 @task
+def bench_search(c, posts=2000, runs=3):
+    """Benchmark the search: indexing against the build, bytes per query."""
+    c.run(f"{sys.executable} bench/bench_search.py --posts {posts} --runs {runs}")
+
+
+@task
 def bench_preview(c, runs=3):
     """Benchmark the dev server: a saved change served, against a full rebuild."""
     c.run(f"{sys.executable} bench/bench_preview.py --posts 200 2000 --runs {runs}")

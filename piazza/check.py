@@ -12,6 +12,10 @@ or asset inside one is reported as a ``reader-content`` warning naming the
 page, the comment or entry and the link, never as an error: one reader must
 not be able to stop a publish. The site's own pages are judged strictly.
 
+The search index is checked too (piazza/search.py): the pages marked
+``data-pagefind-body`` are counted per ``<html lang>`` as they are read, and
+the index must hold exactly those, one per language, within its budget.
+
 Each page is parsed once (lxml); file existence is answered from one walk of the
 folder, and URL resolution is cached, so the check stays a small fraction of the
 build even at thousands of pages.

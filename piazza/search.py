@@ -16,13 +16,21 @@ such page, and small enough for a reader's first search.
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
+import logging
 import shutil
 import subprocess
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import cbor2
+
+log = logging.getLogger(__name__)
 
 BUNDLE = "pagefind"
 """The bundle's folder in the output (SEARCH_BUNDLE_URL in plugins/search)."""
@@ -132,11 +140,90 @@ def index_site(output: Path) -> SearchIndex:
         )
     for name in UNUSED:
         (bundle / name).unlink(missing_ok=True)
+    make_repeatable(bundle)
     languages = tuple(
         LanguageIndex(lang, info["pages"], info["meta"])
         for lang, info in read_entry(bundle).items()
     )
     return SearchIndex(bundle, languages, folder_bytes(bundle), seconds)
+
+
+# Pagefind's data files: gzip around "pagefind_dcd" and a CBOR document.
+_SIGNATURE = b"pagefind_dcd"
+
+
+def _load(path: Path) -> Any:
+    data = gzip.decompress(path.read_bytes())
+    if not data.startswith(_SIGNATURE):
+        raise ValueError(f"{path.name}: not a Pagefind data file")
+    body = data[len(_SIGNATURE) :]
+    document = cbor2.loads(body)
+    if cbor2.dumps(document) != body:
+        raise ValueError(f"{path.name}: its CBOR would not be written back the same")
+    return document
+
+
+def _dump(document: Any) -> bytes:
+    return _SIGNATURE + cbor2.dumps(document)
+
+
+def _named(prefix: str, data: bytes, length: int) -> str:
+    return f"{prefix}_{hashlib.sha256(data).hexdigest()[:length]}"
+
+
+def make_repeatable(bundle: Path) -> None:
+    """Make the same pages give the same index, byte for byte.
+
+    Pagefind writes each filter's values in the order of a hash map, which
+    changes from run to run: the filter chunks, and through their names the
+    metadata and the entry file, would differ between two builds of the same
+    pages, and every publish would be a new release. Here each filter's
+    values are sorted, each rewritten file is named after its content (as
+    Pagefind names its files) and the metadata and the entry file point at
+    the new names. A file this cannot read back exactly is left as Pagefind
+    wrote it (the index still works; it just isn't repeatable), with a warning.
+    """
+    entry_path = bundle / ENTRY
+    entry = json.loads(entry_path.read_text(encoding="utf-8"))
+    try:
+        metas = {
+            lang: _load(bundle / f"pagefind.{info['hash']}.pf_meta")
+            for lang, info in entry["languages"].items()
+        }
+        chunks = {
+            chunk: _load(bundle / "filter" / f"{chunk}.pf_filter")
+            for meta in metas.values()
+            for _name, chunk in meta[3]
+        }
+    except (OSError, ValueError, KeyError, IndexError, cbor2.CBORError) as exc:
+        log.warning(
+            "search index: Pagefind %s wrote a file this build cannot read back "
+            "(%s); the index works but will differ between builds of the same pages",
+            entry.get("version"),
+            exc,
+        )
+        return
+    renamed: dict[str, str] = {}
+    written: dict[str, bytes] = {}
+    for chunk, (name, values) in chunks.items():
+        data = _dump([name, sorted(values, key=lambda v: v[0])])
+        renamed[chunk] = _named(chunk.rsplit("_", 1)[0], data, 7)
+        written[f"filter/{renamed[chunk]}.pf_filter"] = data
+    for lang, meta in metas.items():
+        meta[3] = sorted([name, renamed[chunk]] for name, chunk in meta[3])
+        data = _dump(meta)
+        old = entry["languages"][lang]["hash"]
+        entry["languages"][lang]["hash"] = _named(old.rsplit("_", 1)[0], data, 10)
+        written[f"pagefind.{entry['languages'][lang]['hash']}.pf_meta"] = data
+        (bundle / f"pagefind.{old}.pf_meta").unlink()
+    for chunk in chunks:
+        (bundle / "filter" / f"{chunk}.pf_filter").unlink()
+    for name, data in written.items():
+        (bundle / name).write_bytes(gzip.compress(data, compresslevel=9, mtime=0))
+    entry_path.write_text(
+        json.dumps(entry, sort_keys=True, ensure_ascii=False, separators=(",", ":")),
+        encoding="utf-8",
+    )
 
 
 def read_entry(bundle: Path) -> dict[str, dict]:

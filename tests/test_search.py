@@ -25,7 +25,7 @@ from search.glue import searchable
 from test_translations import _translated
 
 from piazza.check import Kind, check_site
-from piazza.search import BUNDLE, check_index, read_entry
+from piazza.search import BUNDLE, check_index, index_site, read_entry
 
 SEARCH = {"it": "/cerca/", "en": "/en/search/"}
 # The post whose Italian source says "votate" (and never "votare").
@@ -139,6 +139,24 @@ def test_one_index_per_language_holding_every_searchable_page(served):
     report = check_site(served.output, served.site)
     assert report.ok, report.errors
     assert not (served.output / BUNDLE / "pagefind-ui.js").exists()
+
+
+def test_the_same_pages_give_the_same_index_byte_for_byte(served, tmp_path):
+    # Pagefind alone writes its filters in a random order: every publish
+    # would then be a new release.
+    site = shutil.copytree(served.output, tmp_path / "site")
+    index_site(site)
+
+    def files(root: Path) -> dict[str, bytes]:
+        bundle = root / BUNDLE
+        return {
+            p.relative_to(bundle).as_posix(): p.read_bytes()
+            for p in bundle.rglob("*")
+            if p.is_file()
+        }
+
+    assert files(site) == files(served.output)
+    assert len(files(site)) > 10
 
 
 def test_the_check_refuses_a_missing_or_stale_index(served, tmp_path):
