@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -45,17 +46,30 @@ TARGETS = {"index": 0.15, "first": 150 * 1024, "second": 50 * 1024}
 _LOG_LINE = re.compile(r'"GET (\S+) HTTP/[^"]*" (\d{3}) (\d+)')
 
 
-def build(content: Path, output: Path, site: str) -> float:
-    """One build as `invoke build` runs it; wall seconds."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def indexed(output: Path) -> tuple[float, float]:
+    """One indexing as `invoke build` runs it; (wall, CPU) seconds."""
+    cpu = _children_cpu()
+    wall = index_site(output).seconds
+    return wall, _children_cpu() - cpu
+
+
+def build(content: Path, output: Path, site: str) -> tuple[float, float]:
+    """One build as `invoke build` runs it; (wall, CPU) seconds."""
     args = pelican_args(
         output,
         settings=ROOT / "pelicanconf.py",
         content=content,
         overrides={"SITEURL": site, "FEED_DOMAIN": site},
     )
+    cpu = _children_cpu()
     started = time.perf_counter()
     subprocess.run([*args, "-d", "-q"], cwd=ROOT, check=True, capture_output=True)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, _children_cpu() - cpu
 
 
 def logged(log: Path, start: int) -> list[tuple[str, int]]:
@@ -147,12 +161,12 @@ def main() -> None:
         content = make_site(tmp_path / "content", args.posts)
         output = tmp_path / "output"
         output.mkdir()
-        with running_nginx(tmp_path, output, free_port(), brotli=False) as nginx:
+        with running_nginx(tmp_path, output, free_port()) as nginx:
             site = f"https://127.0.0.1:{nginx.local.https_port}"
             builds, indexes = [], []
             for _ in range(args.runs):
                 builds.append(build(content, output, site))
-                indexes.append(index_site(output).seconds)
+                indexes.append(indexed(output))
             entry = read_entry(output / "pagefind")
             size = folder_bytes(output / "pagefind")
             pages = len(list(output.rglob("*.html")))
@@ -162,7 +176,10 @@ def main() -> None:
     def total(rows: list[tuple[str, int]]) -> int:
         return sum(n for _, n in rows)
 
-    built, indexed = statistics.median(builds), statistics.median(indexes)
+    built = statistics.median(w for w, _ in builds)
+    index_wall = statistics.median(w for w, _ in indexes)
+    built_cpu = statistics.median(c for _, c in builds)
+    index_cpu = statistics.median(c for _, c in indexes)
     languages = ", ".join(f"{lang} {info['pages']}" for lang, info in entry.items())
     print(
         f"Search benchmark: {args.posts} posts, {pages} HTML files, "
@@ -173,10 +190,17 @@ def main() -> None:
     print(f"{'':34}{'ours':>12}{'baseline':>12}{'ratio':>8}{'target':>10}")
     rows = [
         (
-            "indexing vs build (s)",
-            f"{indexed:.2f}",
+            "indexing vs build, wall (s)",
+            f"{index_wall:.2f}",
             f"{built:.2f}",
-            f"{indexed / built:.3f}",
+            f"{index_wall / built:.3f}",
+            f"< {TARGETS['index']:.2f}",
+        ),
+        (
+            "indexing vs build, CPU (s)",
+            f"{index_cpu:.2f}",
+            f"{built_cpu:.2f}",
+            f"{index_cpu / built_cpu:.3f}",
             f"< {TARGETS['index']:.2f}",
         ),
         ("index on disk (KB)", f"{size / 1024:,.0f}", "", "", ""),
@@ -217,9 +241,10 @@ def main() -> None:
         for path, n in got[what]:
             print(f"    {urlsplit(path).path:60} {n:>8,}")
     print(
-        f"\nbuilds (s): {[round(b, 2) for b in builds]}; "
-        f"indexing (s): {[round(i, 2) for i in indexes]}; query URL "
-        f"{site}/cerca/?q={quote(FIRST)}"
+        f"\nbuilds, wall and CPU (s): {[(round(w, 1), round(c, 1)) for w, c in builds]}"
+        f"; indexing: {[(round(w, 1), round(c, 1)) for w, c in indexes]}; query "
+        f"URL {site}/cerca/?q={quote(FIRST)}. The baseline is the development "
+        "build (`invoke build`); a publish's build also compresses every file."
     )
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import brotli
 import cbor2
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,7 @@ def index_site(output: Path) -> SearchIndex:
     for name in UNUSED:
         (bundle / name).unlink(missing_ok=True)
     make_repeatable(bundle)
+    precompress(bundle)
     languages = tuple(
         LanguageIndex(lang, info["pages"], info["meta"])
         for lang, info in read_entry(bundle).items()
@@ -224,6 +226,19 @@ def make_repeatable(bundle: Path) -> None:
         json.dumps(entry, sort_keys=True, ensure_ascii=False, separators=(",", ":")),
         encoding="utf-8",
     )
+
+
+def precompress(bundle: Path) -> None:
+    """Write .gz and .br beside Pagefind's scripts, at their best compression,
+    for nginx's gzip_static and brotli_static (as pelican-precompress does for
+    the pages): every first search loads both. Its other files are compressed
+    by Pagefind already."""
+    for name in FIRST_LOAD:
+        data = (bundle / name).read_bytes()
+        (bundle / f"{name}.gz").write_bytes(
+            gzip.compress(data, compresslevel=9, mtime=0)
+        )
+        (bundle / f"{name}.br").write_bytes(brotli.compress(data, quality=11))
 
 
 def read_entry(bundle: Path) -> dict[str, dict]:
