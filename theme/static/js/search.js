@@ -128,6 +128,7 @@
       image.alt = "";
       image.loading = "lazy";
       image.decoding = "async";
+      image.referrerPolicy = "no-referrer"; /* a community source's own picture */
       item.appendChild(image);
     }
     var anchored = (data.meta && data.meta.entries ? data.sub_results || [] : []).filter(
