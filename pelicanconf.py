@@ -92,6 +92,8 @@ INDEX_SAVE_AS = "index.html"
 DIRECT_TEMPLATES = ["index", "categories", "tags", "authors", "archives", "404"]
 TEMPLATE_PAGES: dict[str, str] = {}
 # 404.html is a direct template; nginx serves it for missing paths.
+# The search pages (plugins/search: SEARCH_URLS) are for readers, not crawlers.
+SITEMAP_EXCLUDE = ["cerca/", "en/search/"]
 
 # Feeds: Atom for everything, per category and per language; RSS for everything.
 FEED_DOMAIN = SITEURL
@@ -175,6 +177,7 @@ PLUGINS = [
     "accountability",
     "channels",
     "polls",
+    "search",  # the search pages and the template marks; the index: piazza/search.py
 ]
 
 # Comments (plugins/comments): Isso, run by `invoke comments` / `invoke dev`

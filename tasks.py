@@ -61,6 +61,21 @@ def pelican_run(args: str) -> None:
     pelican_main(shlex.split(f"{CONFIG['content_path']} --fatal warnings {args}"))
 
 
+def index_search(output) -> None:
+    """Build the search index of a built site (piazza/search.py), or stop."""
+    from piazza.search import SearchIndexError, index_site
+
+    try:
+        index = index_site(Path(output))
+    except SearchIndexError as exc:
+        raise Exit(f"Search index: {exc}", code=1) from None
+    pages = ", ".join(f"{i.lang} {i.pages}" for i in index.languages)
+    print(
+        f"Search index: {pages} pages, {index.bytes / 1024:,.0f} KiB "
+        f"in {index.seconds:.2f} s ({index.bundle})"
+    )
+
+
 def _server(root, port, **options):
     """A site server on the task's port; a taken port is a one-line message."""
     from piazza.siteserver import ServerError, SiteServer, SiteState
@@ -93,15 +108,17 @@ def build(c):
     """Build the site into output/ with the development settings.
 
     output/ is emptied first, so a deleted post leaves no page behind (the
-    content cache lives in var/, not there).
+    content cache lives in var/, not there). Then the search index.
     """
     pelican_run("-d -s {settings_base}".format(**CONFIG))
+    index_search(CONFIG["deploy_path"])
 
 
 @task
 def rebuild(c):
     """Build from scratch: empty output/ and ignore the content cache."""
     pelican_run("-d --ignore-cache -s {settings_base}".format(**CONFIG))
+    index_search(CONFIG["deploy_path"])
 
 
 @task
@@ -165,6 +182,7 @@ def preview(c, serve=True, port=CONFIG["port"]):
         pelican_run(
             "-d -s {settings_publish} -o {preview_path} -e ".format(**CONFIG) + extra
         )
+        index_search(CONFIG["preview_path"])
     except BaseException:
         if server:
             server.server_close()
@@ -542,6 +560,12 @@ def lint(c, fix=False):
 def bench_build(c, posts=2000, runs=3):
     """Benchmark the build against bare Pelican on a synthetic site."""
     c.run(f"{sys.executable} bench/bench_build.py --posts {posts} --runs {runs}")
+
+
+@task
+def bench_search(c, posts=2000, runs=3):
+    """Benchmark the search: indexing against the build, bytes per query."""
+    c.run(f"{sys.executable} bench/bench_search.py --posts {posts} --runs {runs}")
 
 
 @task

@@ -12,6 +12,10 @@ or asset inside one is reported as a ``reader-content`` warning naming the
 page, the comment or entry and the link, never as an error: one reader must
 not be able to stop a publish. The site's own pages are judged strictly.
 
+The search index is checked too (piazza/search.py): the pages marked
+``data-pagefind-body`` are counted per ``<html lang>`` as they are read, and
+the index must hold exactly those, one per language, within its budget.
+
 Each page is parsed once (lxml); file existence is answered from one walk of the
 folder, and URL resolution is cached, so the check stays a small fraction of the
 build even at thousands of pages.
@@ -22,7 +26,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -32,6 +36,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import feedparser
 from lxml import etree
 
+from piazza.search import check_index
 from wording import counted
 
 DEFAULT_SIZE_BUDGET = 512 * 1024
@@ -107,6 +112,8 @@ _XP_IDS = etree.XPath("//@id | //a/@name", smart_strings=False)
 _XP_STYLE_ATTRS = etree.XPath("//@style[contains(., 'url(')]", smart_strings=False)
 READER_CONTENT_ATTRIBUTE = "data-reader-content"
 _XP_READER = etree.XPath(f"//*[@{READER_CONTENT_ATTRIBUTE}]")
+# A page the search indexes (plugins/search: search_attributes()).
+_XP_SEARCHABLE = etree.XPath("boolean(//*[@data-pagefind-body])")
 
 
 class Kind(StrEnum):
@@ -123,6 +130,7 @@ class Kind(StrEnum):
     MIXED_CONTENT = "mixed-content"
     UNREADABLE = "unreadable"
     READER_CONTENT = "reader-content"
+    SEARCH_INDEX = "search-index"
 
 
 _ADVICE: dict[str, str] = {
@@ -136,6 +144,7 @@ _ADVICE: dict[str, str] = {
     Kind.OVER_BUDGET: "split the page or lower the page size (pagination, images)",
     Kind.MIXED_CONTENT: "browsers block http:// assets on https pages: use https://",
     Kind.UNREADABLE: "the file could not be read or parsed",
+    Kind.SEARCH_INDEX: "the search page would find nothing, or not every page",
     Kind.READER_CONTENT: (
         "links readers wrote (comments, community entries); they never block a "
         "publish: edit or delete the comment if it matters"
@@ -292,6 +301,8 @@ class _Pending:
     )
     xml_feeds: set[str] = field(default_factory=set)
     json_feeds: set[str] = field(default_factory=set)
+    # searchable pages per <html lang>, for the search index's check
+    searchable: Counter[str] = field(default_factory=Counter)
 
 
 def check_site(
@@ -350,6 +361,8 @@ def check_site(
         _check_json_feed(site, rel, found)
     if "sitemap.xml" in site.files:
         _check_sitemap(site, "sitemap.xml", found)
+    for problem in check_index(output_dir, pending.searchable):
+        found.error(Kind.SEARCH_INDEX, "pagefind/", problem)
     for page, target, fragment, shown, sink in pending.fragments:
         ids = pending.ids.get(target)
         if ids is not None and fragment not in ids:
@@ -400,6 +413,8 @@ def _check_page(
         found.error(Kind.UNREADABLE, rel, "empty, or not parseable as HTML")
         return True
     pending.ids[rel] = frozenset(_XP_IDS(doc))
+    if _XP_SEARCHABLE(doc):
+        pending.searchable[doc.get("lang") or "unknown"] += 1
     elements = list(doc.iter(*_TAGS))
     page_url = site.page_url(rel)
     for element in elements:

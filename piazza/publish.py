@@ -42,6 +42,7 @@ from piazza.release import (
     release_name,
 )
 from piazza.s3target import S3Target, is_s3, open_s3
+from piazza.search import SearchIndexError, index_site
 from wording import counted
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,7 +125,8 @@ def build_site(
     overrides: Mapping[str, Any] | None = None,
     root: Path = ROOT,
 ) -> None:
-    """Build with Pelican in a subprocess into ``output`` (warnings are fatal)."""
+    """Build with Pelican in a subprocess into ``output`` (warnings are fatal),
+    then its search index (piazza/search.py)."""
     proc = run_pelican(
         output, settings=settings, content=content, overrides=overrides, root=root
     )
@@ -136,6 +138,12 @@ def build_site(
             f"uploaded and the live site is unchanged. Fix what Pelican reports, "
             f"then publish again:\n{tail}"
         )
+    try:
+        index_site(output)
+    except SearchIndexError as exc:
+        raise PublishError(
+            f"{exc}\nNothing was uploaded; the live site is unchanged."
+        ) from None
 
 
 def read_siteurl(settings: Path, overrides: Mapping[str, Any] | None = None) -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from piazza import pelican_run
+from piazza.search import index_site
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -73,7 +74,8 @@ def run_pelican(
 
 
 def build_site(output: Path, **overrides) -> Path:
-    """Build the sample site into ``output`` and fail the test if it fails.
+    """Build the sample site into ``output`` and fail the test if it fails,
+    then its search index, as `invoke build` does.
 
     The community section comes from the snapshot shipped with the content,
     never from a developer's own `invoke aggregate` cache in var/.
@@ -81,6 +83,7 @@ def build_site(output: Path, **overrides) -> Path:
     overrides = {"COMMUNITY_CACHE_DIR": str(output.parent / "no-cache"), **overrides}
     result = run_pelican(output, overrides=overrides)
     assert result.returncode == 0, f"build failed:\n{result.log}"
+    index_site(output)
     return output
 
 

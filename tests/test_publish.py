@@ -27,6 +27,7 @@ from piazza.publish import (
     rollback,
 )
 from piazza.release import Build
+from piazza.search import index_site
 
 POST = """\
 Title: {title}
@@ -92,6 +93,7 @@ def test_publish_twice_then_roll_back(content, target, tmp_path, console):
     # What is served is exactly what this content builds to.
     reference = run_pelican(tmp_path / "reference", content=content)
     assert reference.returncode == 0, reference.log
+    index_site(reference.output)  # as publishing does, after Pelican
     assert served(target) == Build.scan(reference.output).checksums
     assert (target / "current" / "2026" / "nuovo-articolo" / "index.html").is_file()
     # Only what changed was copied; the rest are links to the first release.

@@ -9,6 +9,7 @@ gives the same pages. Everything from the cache is re-checked on the way out
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -50,6 +51,13 @@ class Item:
     entry: Entry
     source: Source
     date: datetime
+
+    @property
+    def anchor(self) -> str:
+        """A fragment id for the entry on its pages, the same in every build
+        (search results link to it)."""
+        digest = hashlib.sha256(self.entry.id.encode("utf-8")).hexdigest()
+        return f"entry-{digest[:12]}"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,445 @@
+"""Static search (piazza/search.py, plugins/search, theme/static/js/search.js).
+
+The sample site is built once for a loopback https origin and indexed as
+`invoke build` does, served by nginx from deploy/nginx.conf (the production
+types, cache lifetimes and Content-Security-Policy), and searched in Chromium
+in Italian and English. What a search should find is read from the built
+pages and the sources, never written here.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from conftest import ROOT, build_site, free_port
+from lxml import html
+from markupsafe import Markup
+from nginx_server import RunningNginx, running_nginx
+from search.glue import searchable
+from test_translations import _translated
+
+from piazza.check import Kind, check_site
+from piazza.search import BUNDLE, check_index, index_site, read_entry
+
+SEARCH = {"it": "/cerca/", "en": "/en/search/"}
+# The post whose Italian source says "votate" (and never "votare").
+VOTED = "2026/portapacchi-o-passo-corto/"
+
+
+@dataclass(frozen=True)
+class Served:
+    site: str
+    output: Path
+    nginx: RunningNginx
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[Served]:
+    base = tmp_path_factory.mktemp("search")
+    output = base / "output"
+    output.mkdir()
+    with running_nginx(base, output, free_port()) as nginx:
+        site = f"https://127.0.0.1:{nginx.local.https_port}"
+        build_site(output, SITEURL=site, FEED_DOMAIN=site)
+        yield Served(site, output, nginx)
+
+
+def said(msgid: str, lang: str, **values: str) -> str:
+    """What the page says in ``lang``, placeholders filled in."""
+    text = msgid if lang == "en" else _translated("it")[msgid]
+    for name, value in values.items():
+        text = text.replace(f"%({name})s", value)
+    return text
+
+
+def found(count: int, query: str, lang: str) -> str:
+    """The status line after a search that found ``count`` results."""
+    if count == 1:
+        return said("1 result for “%(query)s”", lang, query=query)
+    return said(
+        "%(count)s results for “%(query)s”", lang, count=str(count), query=query
+    )
+
+
+def page_of(output: Path, url: str) -> html.HtmlElement:
+    return html.parse(str(output / url / "index.html")).getroot()
+
+
+def title_of(output: Path, url: str) -> str:
+    return page_of(output, url).findtext(".//h1").strip()
+
+
+# ------------------------------------------------------------------ markup
+
+
+def test_filters_are_read_from_attributes_so_values_are_never_parsed():
+    filters = {"type": "Post", "source": "Moto, Club: Sebino", "year": ""}
+    marks = html.fromstring(f"<div{searchable(filters)}>x</div>")
+    assert "data-pagefind-body" in marks.attrib
+    assert marks.get("data-pagefind-filter") == (
+        "type[data-search-type], source[data-search-source]"
+    )
+    assert marks.get("data-search-source") == "Moto, Club: Sebino"
+    assert isinstance(searchable({}), Markup)
+    with pytest.raises(ValueError, match="search filter 'Type'"):
+        searchable({"Type": "Post"})
+
+
+def test_posts_pages_and_community_sources_are_marked_and_listings_not(served):
+    out = served.output
+    post = page_of(out, VOTED).find(".//article[@data-pagefind-body]")
+    assert post is not None
+    assert post.get("data-search-type") == said("Post", "it")
+    assert post.get("data-search-year") == VOTED[:4]
+    assert post.find(".//h1[@data-pagefind-meta='title']") is not None
+    # The comments (and the byline) are outside what is indexed.
+    assert post.find(".//*[@id='comments']") is None
+    assert post.find(".//p[@class='byline']").get("data-pagefind-ignore") is not None
+    page = page_of(out, "en/chi-siamo").find(".//article[@data-pagefind-body]")
+    assert page.get("data-search-type") == "Page"
+    source = next((out / "comunita" / "fonti").iterdir()).relative_to(out)
+    marked = page_of(out, source.as_posix()).find(".//*[@data-pagefind-body]")
+    assert marked.get("data-search-type") == said("Community", "it")
+    assert marked.get("data-search-source") == title_of(out, source.as_posix())
+    for listing in ("", "archivio", "comunita", "en", "cerca", "en/search"):
+        assert page_of(out, listing).find(".//*[@data-pagefind-body]") is None
+
+
+@pytest.mark.parametrize("lang", SEARCH)
+def test_every_page_has_a_search_form_leading_to_its_languages_search_page(
+    served, lang
+):
+    home = page_of(served.output, "" if lang == "it" else "en")
+    form = home.find(".//header//form[@role='search']")
+    assert form.get("method") == "get"
+    assert form.get("action") == served.site + SEARCH[lang]
+    field = form.find(".//input[@name='q']")
+    label = form.find(f".//label[@for='{field.get('id')}']")
+    assert label.text_content().strip() == said("Search the site", lang)
+    search = page_of(served.output, SEARCH[lang].strip("/"))
+    assert search.get("lang") == lang
+    assert search.find(".//header//form[@role='search']") is None  # its own form
+    scripts = [s.get("src") for s in search.iter("script") if s.get("src")]
+    assert any("/js/search.js?v=" in s for s in scripts)
+    assert not any("search.js" in (s.get("src") or "") for s in home.iter("script"))
+
+
+# ------------------------------------------------------------ index, check
+
+
+def test_one_index_per_language_holding_every_searchable_page(served):
+    entry = read_entry(served.output / BUNDLE)
+    assert set(entry) == {"it", "en"}
+    report = check_site(served.output, served.site)
+    assert report.ok, report.errors
+    assert not (served.output / BUNDLE / "pagefind-ui.js").exists()
+
+
+def test_the_same_pages_give_the_same_index_byte_for_byte(served, tmp_path):
+    # Pagefind alone writes its filters in a random order: every publish
+    # would then be a new release.
+    site = shutil.copytree(served.output, tmp_path / "site")
+    index_site(site)
+
+    def files(root: Path) -> dict[str, bytes]:
+        bundle = root / BUNDLE
+        return {
+            p.relative_to(bundle).as_posix(): p.read_bytes()
+            for p in bundle.rglob("*")
+            if p.is_file()
+        }
+
+    assert files(site) == files(served.output)
+    assert len(files(site)) > 10
+
+
+def test_the_check_refuses_a_missing_or_stale_index(served, tmp_path):
+    site = shutil.copytree(served.output, tmp_path / "site")
+    shutil.rmtree(site / BUNDLE)
+    errors = check_site(site, served.site).errors
+    assert [(e.kind, e.page) for e in errors] == [(Kind.SEARCH_INDEX, "pagefind/")]
+    assert "invoke build" in errors[0].detail
+    entry = read_entry(served.output / BUNDLE)
+    counts = {lang: info["pages"] for lang, info in entry.items()}
+    assert check_index(served.output, counts) == []
+    stale = check_index(served.output, {**counts, "it": counts["it"] + 1})
+    assert len(stale) == 1 and "stale" in stale[0]
+    missing = check_index(served.output, {**counts, "de": 3})
+    assert len(missing) == 1 and "no index for language 'de'" in missing[0]
+    over = check_index(served.output, counts, first_load_budget=10_000)
+    assert len(over) == 2 and all("over the budget" in p for p in over)
+    assert "over the budget" in check_index(served.output, counts, index_budget=1)[0]
+
+
+# ------------------------------------------------------------------ nginx
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type", "cache"),
+    [
+        ("pagefind.js", "application/javascript", "public, max-age=300"),
+        ("pagefind-worker.js", "application/javascript", "public, max-age=300"),
+        ("wasm.it.pagefind", "application/octet-stream", "public, max-age=300"),
+        ("pagefind-entry.json", "application/json", "no-cache"),
+        ("meta", "application/octet-stream", "public, max-age=31536000, immutable"),
+        ("fragment", "application/octet-stream", "public, max-age=31536000, immutable"),
+        ("index", "application/octet-stream", "public, max-age=31536000, immutable"),
+    ],
+)
+def test_nginx_serves_the_index_with_its_types_and_lifetimes(
+    served, name, content_type, cache
+):
+    bundle = served.output / BUNDLE
+    if name == "meta":
+        name = read_entry(bundle)["it"]["meta"]
+    elif name in ("fragment", "index"):
+        name = next((bundle / name).iterdir()).relative_to(bundle).as_posix()
+    status, headers, body = served.nginx.get(
+        f"/{BUNDLE}/{name}", {"Accept-Encoding": "gzip"}
+    )
+    assert status == 200
+    assert headers["Content-Type"].split(";")[0] == content_type
+    assert headers["Cache-Control"] == cache
+    if content_type == "application/octet-stream":
+        # Pagefind compressed it already: sent as it is, never twice.
+        assert "Content-Encoding" not in headers
+        assert body == (bundle / name).read_bytes()
+
+
+def test_only_the_search_may_compile_webassembly(served):
+    def script_src(path: str) -> str:
+        csp = served.nginx.get(path)[1]["Content-Security-Policy"]
+        return next(d for d in csp.split("; ") if d.startswith("script-src "))
+
+    for path in (*SEARCH.values(), f"/{BUNDLE}/pagefind-worker.js"):
+        assert script_src(path) == "script-src 'self' 'wasm-unsafe-eval'", path
+    for path in ("/", "/" + VOTED, f"/{BUNDLE}/pagefind.js", "/cercare/"):
+        assert script_src(path) == "script-src 'self'", path
+
+
+# ---------------------------------------------------------------- Chromium
+
+
+class Reader:
+    """A browser tab on the served site, and everything that went wrong in it:
+    console errors and warnings, failed requests, CSP violations."""
+
+    def __init__(self, browser, served: Served, *, js: bool = True):
+        self.served = served
+        self.context = browser.new_context(
+            viewport={"width": 1280, "height": 900},
+            java_script_enabled=js,
+            ignore_https_errors=True,  # nginx's certificate is self-signed
+        )
+        self.context.add_init_script(
+            "window.__csp = [];"
+            "document.addEventListener('securitypolicyviolation', e =>"
+            " window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+        )
+        self.page = self.context.new_page()
+        self.problems: list[str] = []
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda e: self.problems.append(f"error: {e}"))
+        self.page.on("requestfailed", lambda r: self.problems.append(f"failed {r.url}"))
+
+    def _console(self, message) -> None:
+        # No comment server runs behind this nginx: a post page's comment
+        # requests fail, and are not the search's business.
+        where = (message.location or {}).get("url", "")
+        if message.type in ("error", "warning") and "/comments/" not in (
+            where + message.text
+        ):
+            self.problems.append(f"{message.type}: {message.text}")
+
+    def search(self, lang: str, query: str) -> str:
+        """Open the search page for ``query`` and wait for what it says."""
+        self.page.goto(f"{self.served.site}{SEARCH[lang]}?q={quote(query)}")
+        return self.status()
+
+    def status(self) -> str:
+        status = self.page.locator("#search-status")
+        searching = said("Searching…", self.page.locator("html").get_attribute("lang"))
+        deadline = time.monotonic() + 20
+        while True:
+            text = status.inner_text().strip()
+            if text and text != searching:
+                return text
+            assert time.monotonic() < deadline, "the search never said anything"
+            self.page.wait_for_timeout(50)
+
+    def results(self) -> list[dict]:
+        return self.page.eval_on_selector_all(
+            ".search-result",
+            """items => items.map(li => ({
+                title: li.querySelector('h2 a').textContent,
+                href: li.querySelector('h2 a').getAttribute('href'),
+                meta: li.querySelector('.search-result__meta')?.textContent || '',
+                marks: [...li.querySelectorAll('mark')].map(m => m.textContent),
+                subs: [...li.querySelectorAll('.search-result__subs a')].map(
+                    a => [a.textContent, a.getAttribute('href')]),
+            }))""",
+        )
+
+    def check_clean(self) -> None:
+        violations = self.page.evaluate("window.__csp || []")
+        assert not violations, violations
+        assert not self.problems, self.problems
+
+
+@pytest.fixture
+def reader(browser, served):
+    readers: list[Reader] = []
+
+    def make(**options) -> Reader:
+        readers.append(Reader(browser, served, **options))
+        return readers[-1]
+
+    yield make
+    for made in readers:
+        made.check_clean()
+        made.context.close()
+
+
+@pytest.mark.browser
+def test_an_italian_search_finds_every_form_of_a_word(served, reader):
+    source = (
+        ROOT / "content" / "posts" / "2026-07-portapacchi-votate.it.md"
+    ).read_text()
+    assert "votate" in source and "votare" not in source
+    tab = reader()
+    status = tab.search("it", "votare")
+    results = tab.results()
+    assert status == found(len(results), "votare", "it")
+    assert title_of(served.output, VOTED) in [r["title"] for r in results]
+    hit = next(r for r in results if r["title"] == title_of(served.output, VOTED))
+    assert hit["href"] == f"{served.site}/{VOTED}"
+    assert hit["meta"].startswith(said("Post", "it"))
+    # Matched words are highlighted.
+    tab.search("it", "portapacchi")
+    assert any("portapacchi" in m.lower() for r in tab.results() for m in r["marks"])
+
+
+@pytest.mark.browser
+def test_an_english_search_finds_english_pages_only(served, reader):
+    english = title_of(served.output, "en/" + VOTED)
+    word = "wheelbase"
+    assert word in english.lower()
+    tab = reader()
+    tab.search("en", word)
+    results = tab.results()
+    assert english in [r["title"] for r in results]
+    assert all(r["href"].startswith(f"{served.site}/en/") for r in results)
+    assert any(m.lower() == word for r in results for m in r["marks"])
+    tab.search("it", word)  # the Italian index knows no English page
+    assert not any(r["href"].startswith(f"{served.site}/en/") for r in tab.results())
+
+
+@pytest.mark.browser
+def test_a_community_entry_is_found_and_linked_where_it_is(served, reader):
+    source = sorted((served.output / "comunita" / "fonti").iterdir())[0]
+    page = page_of(served.output, source.relative_to(served.output).as_posix())
+    heading = page.find(".//*[@class='community-card__title']")
+    entry, anchor = heading.text_content().strip(), heading.get("id")
+    tab = reader()
+    tab.search("it", entry)
+    results = tab.results()
+    subs = [sub for r in results for sub in r["subs"]]
+    url = f"{served.site}/{source.relative_to(served.output).as_posix()}/#{anchor}"
+    assert [entry, url] in subs, subs
+
+
+@pytest.mark.browser
+def test_filters_narrow_the_results(served, reader):
+    tab = reader()
+    tab.search("it", "portapacchi")
+    everything = tab.results()
+    community = said("Community", "it")
+    types = {r["meta"].split(" · ")[0] for r in everything}
+    assert types >= {said("Post", "it"), community}
+    tab.page.select_option("#search-filter-type", community)
+    tab.page.wait_for_function(
+        "n => document.querySelectorAll('.search-result').length !== n",
+        arg=len(everything),
+    )
+    narrowed = tab.results()
+    assert 0 < len(narrowed) < len(everything)
+    assert all(r["meta"].startswith(community) for r in narrowed)
+    assert tab.status() == found(len(narrowed), "portapacchi", "it")
+    assert "type=" in tab.page.url  # the filter is in the address, to share
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", SEARCH)
+def test_a_search_without_results_says_so(reader, lang):
+    tab = reader()
+    query = "zqxjvvk"
+    assert tab.search(lang, query) == said(
+        "No results for “%(query)s”. Try another word, fewer words, or fewer filters.",
+        lang,
+        query=query,
+    )
+    assert tab.results() == []
+    assert tab.page.locator("#search-status").get_attribute("role") == "status"
+
+
+@pytest.mark.browser
+def test_the_keyboard_alone_finds_and_opens_a_post(served, reader):
+    tab = reader()
+    page = tab.page
+    page.goto(served.site + "/")
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "site-search-q":
+            break
+    else:
+        pytest.fail("Tab never reached the header's search field")
+    page.keyboard.type("portapacchi")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{served.site}/cerca/?q=portapacchi")
+    tab.status()
+    # The field on the search page holds the query; Tab goes on to the
+    # button, the filters, then the results.
+    page.focus("#search-q")
+    order = []
+    for _ in range(8):
+        page.keyboard.press("Tab")
+        order.append(
+            page.evaluate(
+                "(e => e.id || (e.closest('.search-result') ? 'result' : e.tagName))"
+                "(document.activeElement)"
+            )
+        )
+        if order[-1] == "result":
+            break
+    assert order[0] == "BUTTON"
+    assert order[1].startswith("search-filter-")
+    assert order[-1] == "result"
+    target = page.evaluate("document.activeElement.href")
+    page.keyboard.press("Enter")
+    page.wait_for_url(target)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", SEARCH)
+def test_without_javascript_the_page_says_so_and_links_the_archive(
+    served, reader, lang
+):
+    tab = reader(js=False)
+    tab.page.goto(f"{served.site}{SEARCH[lang]}?q=portapacchi")
+    note = tab.page.locator("[data-search-nojs]")
+    assert note.is_visible()
+    assert (
+        said(
+            "Search runs in your browser and needs JavaScript, which is off here.", lang
+        )
+        in note.inner_text()
+    )
+    archive = "archivio/" if lang == "it" else "en/archivio/"
+    assert note.locator("a").get_attribute("href") == f"{served.site}/{archive}"
+    assert tab.page.locator("[data-search-broken]").is_hidden()
