@@ -443,3 +443,16 @@ def test_without_javascript_the_page_says_so_and_links_the_archive(
     archive = "archivio/" if lang == "it" else "en/archivio/"
     assert note.locator("a").get_attribute("href") == f"{served.site}/{archive}"
     assert tab.page.locator("[data-search-broken]").is_hidden()
+
+
+@pytest.mark.browser
+def test_an_idea_is_found_by_its_words(served, reader):
+    page = page_of(served.output, "idee/3-manopole-riscaldate-di-serie")
+    idea = page.find(".//article[@data-pagefind-body]")
+    assert idea.get("data-search-type") == said("Idea", "it")
+    title = idea.find(".//h1[@data-pagefind-meta='title']").text_content().strip()
+    tab = reader()
+    tab.search("it", "manopole riscaldate")
+    hit = next(r for r in tab.results() if r["title"] == title)
+    assert hit["href"] == f"{served.site}/idee/3-manopole-riscaldate-di-serie/"
+    assert hit["meta"].startswith(said("Idea", "it"))
