@@ -144,33 +144,53 @@ def parse(data: Any, *, stale: bool, where: str) -> Snapshot:
     )
 
 
-def fetch(url: str, *, timeout: float = TIMEOUT, max_bytes: int = MAX_BYTES) -> bytes:
-    """The raw answer of ``<url>/snapshot``; SnapshotError says what failed."""
-    target = url.rstrip("/") + "/snapshot"
+def get_bytes(target: str, *, timeout: float, max_bytes: int) -> bytes:
+    """The body of a GET of ``target`` (HTTP 200 only, at most ``max_bytes``);
+    OSError says what failed. Shared by the edges that read the ideas
+    service (this snapshot, the polls' numbers)."""
     try:
         with (
             httpx.Client(timeout=timeout, follow_redirects=False) as client,
             client.stream("GET", target, headers=ACCEPT) as answer,
         ):
             if answer.status_code != 200:
-                raise SnapshotError(f"{target}: HTTP {answer.status_code}")
+                raise OSError(f"{target}: HTTP {answer.status_code}")
             body = bytearray()
             for chunk in answer.iter_bytes():
                 body += chunk
                 if len(body) > max_bytes:
-                    raise SnapshotError(f"{target}: answer over {max_bytes} bytes")
+                    raise OSError(f"{target}: answer over {max_bytes} bytes")
             return bytes(body)
     except httpx.HTTPError as exc:
-        raise SnapshotError(f"{target}: {exc.__class__.__name__}: {exc}") from None
+        raise OSError(f"{target}: {exc.__class__.__name__}: {exc}") from None
+
+
+def keep_copy(cache: Path, body: bytes) -> None:
+    """Write ``body`` to ``cache`` whole or not at all (OSError if not)."""
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=cache.parent, prefix=f".{cache.stem}-")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(body)
+        os.replace(name, cache)
+    except OSError:
+        Path(name).unlink(missing_ok=True)
+        raise
+
+
+def fetch(url: str, *, timeout: float = TIMEOUT, max_bytes: int = MAX_BYTES) -> bytes:
+    """The raw answer of ``<url>/snapshot``; SnapshotError says what failed."""
+    try:
+        return get_bytes(
+            url.rstrip("/") + "/snapshot", timeout=timeout, max_bytes=max_bytes
+        )
+    except OSError as exc:
+        raise SnapshotError(str(exc)) from None
 
 
 def _save(cache: Path, body: bytes) -> None:
     try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=cache.parent, prefix=".snapshot-")
-        with os.fdopen(fd, "wb") as file:
-            file.write(body)
-        os.replace(name, cache)
+        keep_copy(cache, body)
     except OSError as exc:
         logger.warning("ideas snapshot: could not keep a copy in %s (%s)", cache, exc)
 

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
+from ideaboard.snapshot import get_bytes, keep_copy
 
 from polls.model import Results
 
@@ -59,22 +57,10 @@ def parse(data: Any, source: str) -> dict[str, Results]:
 
 
 def fetch(url: str, *, timeout: float) -> bytes:
-    target = f"{url}/polls"
     try:
-        with (
-            httpx.Client(timeout=timeout, follow_redirects=False) as client,
-            client.stream("GET", target, headers={"Accept": "application/json"}) as r,
-        ):
-            if r.status_code != 200:
-                raise ResultsError(f"{target}: HTTP {r.status_code}")
-            body = bytearray()
-            for chunk in r.iter_bytes():
-                body += chunk
-                if len(body) > MAX_BYTES:
-                    raise ResultsError(f"{target}: answer over {MAX_BYTES} bytes")
-            return bytes(body)
-    except httpx.HTTPError as exc:
-        raise ResultsError(f"{target}: {exc.__class__.__name__}: {exc}") from None
+        return get_bytes(f"{url}/polls", timeout=timeout, max_bytes=MAX_BYTES)
+    except OSError as exc:
+        raise ResultsError(str(exc)) from None
 
 
 def _cached(cache: Path) -> dict[str, Results]:
@@ -91,11 +77,7 @@ def _cached(cache: Path) -> dict[str, Results]:
 
 def _save(cache: Path, body: bytes) -> None:
     try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=cache.parent, prefix=".polls-")
-        with os.fdopen(fd, "wb") as file:
-            file.write(body)
-        os.replace(name, cache)
+        keep_copy(cache, body)
     except OSError as exc:
         service_warning.warning("polls: could not keep a copy in %s (%s)", cache, exc)
 
