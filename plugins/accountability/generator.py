@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ideaboard.model import Snapshot
 from ideaboard.snapshot import load
 from pelican.generators import Generator
 
@@ -16,28 +15,6 @@ from accountability.chart import Chart, bar_chart
 from accountability.figures import Decision, Figures, figures
 
 logger = logging.getLogger(__name__)
-
-
-class _AsInfo(logging.Filter):
-    """The snapshot's warnings (service down: the last copy is used) said at
-    INFO: the build runs with --fatal warnings, and a service that is down
-    must never fail it (the page says the figures are the last known)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno == logging.WARNING:
-            logger.info("%s", record.getMessage())
-            return False
-        return True
-
-
-def load_quietly(url: str | None, cache: Path) -> Snapshot:
-    snapshot_logger = logging.getLogger(load.__module__)
-    quiet = _AsInfo()
-    snapshot_logger.addFilter(quiet)
-    try:
-        return load(url, cache)
-    finally:
-        snapshot_logger.removeFilter(quiet)
 
 
 def get_generators(pelican: Any) -> type[Generator]:
@@ -83,7 +60,9 @@ class AccountabilityGenerator(Generator):
 
     def generate_context(self) -> None:
         cache = Path(self.values["IDEAS_SNAPSHOT_CACHE"])
-        snapshot = load_quietly(self.values["IDEAS_API_URL"], cache)
+        # A service that is down is a plain (non-fatal) warning of the
+        # snapshot's own logger and the last known copy: the build goes on.
+        snapshot = load(self.values["IDEAS_API_URL"], cache)
         self.stale = snapshot.stale
         self.figures = figures(snapshot.ideas, self.values["ACCOUNTABILITY_LATEST"])
         self.context["accountability_urls"] = {

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from ideaboard.model import Change, IdeaNumbers, Snapshot
+from ideaboard.settings import STATUSES
 from sanitize import sanitize_html
 
 # Pelican turns warnings into a stop under --fatal warnings; a service that
@@ -34,10 +35,6 @@ logger.parent = logging.getLogger()
 
 TIMEOUT = 10.0
 MAX_BYTES = 64 * 1024 * 1024
-STATUSES = frozenset(
-    ("proposed", "under-review", "planned", "in-progress", "done", "declined",
-     "duplicate")
-)  # fmt: skip
 ACCEPT = {"Accept": "application/json"}
 EMPTY = Snapshot(ideas=(), generated=None, budget=10, recent_days=30, stale=True)
 
