@@ -178,6 +178,9 @@ PLUGINS = [
     "channels",
     "polls",
     "search",  # the search pages and the template marks; the index: piazza/search.py
+    # A 1200x630 card per article and page for Open Graph/Twitter (after
+    # "pictures": the lead orders them; it reads only cover_source).
+    "socialcards",
 ]
 
 # Comments (plugins/comments): Isso, run by `invoke comments` / `invoke dev`

@@ -1,0 +1,60 @@
+"""Cards drawn before, kept under var/ by a key over all that shapes them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from socialcards.model import Card
+
+EXTENSIONS = ("png", "jpg")
+
+
+def card_key(card: Card, cover_digest: str | None, fingerprint: str) -> str:
+    """A hash of everything the image depends on (the post's source file
+    name is only for messages, so it isn't part of it)."""
+    data = json.dumps(
+        [card.title, card.site_name, card.lang, cover_digest, fingerprint],
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class CardCache:
+    """One file per card, named by its key: ``<key>.png`` or ``<key>.jpg``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def find(self, key: str) -> Path | None:
+        for ext in EXTENSIONS:
+            path = self.folder / f"{key}.{ext}"
+            if path.is_file():
+                return path
+        return None
+
+    def store(self, key: str, ext: str, data: bytes) -> Path:
+        """Write whole or not at all (a temporary file, then renamed), so an
+        interrupted build never leaves half a card for the next one."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"{key}.{ext}"
+        fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=".card-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return path
