@@ -216,3 +216,10 @@ def test_a_cover_with_transparency_or_frames_is_flattened(tmp_path):
     assert open_cover(gif, "x.md").mode == "RGB"
     shutil.copy(LAKE, tmp_path / "lake.jpg")
     assert open_cover(tmp_path / "lake.jpg", "x.md").size[0] >= WIDTH // 2
+
+
+def test_a_title_of_glyphs_the_font_lacks_still_makes_a_card(style):
+    title = card_text("🏍️🏍️ 中文", fonts.GlyphCheck(style.title_font))
+    result = draw(card(title), style)
+    assert opened(result.data).size == (WIDTH, HEIGHT)
+    assert result.title.lines == ()

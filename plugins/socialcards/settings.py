@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import PIL
+
 from configuration import integer, number, read_text
 from socialcards import fonts, palette
 from socialcards.errors import SocialCardsError
@@ -20,7 +22,7 @@ from socialcards.model import Style
 DEFAULTS: dict[str, Any] = {
     # Cards drawn before, by a key over everything that shapes them (title,
     # site name, language, the cover's bytes, the fonts' bytes, the settings
-    # below, VERSION): a build draws only the cards whose key is new.
+    # below, VERSION, Pillow's version): a build draws only new cards.
     "SOCIAL_CARDS_CACHE_DIR": "var/socialcards",
     # Where the cards go in the output. {slug}, {lang}, {ext} (png or jpg)
     # and {key} (a hash of the card: a new card gets a new URL, which social
@@ -128,6 +130,7 @@ class SocialCardsSettings:
         fingerprint = "|".join(
             [
                 VERSION,
+                PIL.__version__,  # its rasteriser and encoders shape the bytes
                 fonts.font_digest(title_font),
                 fonts.font_digest(label_font),
                 repr(
