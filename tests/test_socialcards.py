@@ -223,3 +223,15 @@ def test_a_title_of_glyphs_the_font_lacks_still_makes_a_card(style):
     result = draw(card(title), style)
     assert opened(result.data).size == (WIDTH, HEIGHT)
     assert result.title.lines == ()
+
+
+def test_many_lines_never_run_out_of_the_height():
+    title = " ".join(["parola"] * 80)
+    block = fit_title(title, monospace, 1000, 10, (80, 40), height=300)
+    assert len(block.lines) * round(block.size * 1.16) <= 300
+    assert block.truncated and block.lines[-1].endswith(ELLIPSIS)
+
+
+def test_a_long_site_name_is_cut_not_overflowing(style):
+    long_name = Card("Titolo", "Officine Ardesia " * 10, "it", None, "x.md")
+    assert opened(draw(long_name, style).data).size == (WIDTH, HEIGHT)

@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw, ImageOps
 
 from socialcards import fonts
 from socialcards.errors import SocialCardsError
-from socialcards.layout import TitleBlock, fit_title
+from socialcards.layout import TitleBlock, ellipsize, fit_title
 from socialcards.model import HEIGHT, WIDTH, Card, Style
 from socialcards.palette import (
     Colour,
@@ -26,6 +26,7 @@ PAD = 72
 BAR = 14  # the accent bar along the bottom edge
 LINE_HEIGHT = 1.16
 GAP = 36  # between the title and the site name
+LABEL_INDENT = 26  # the site name, right of its little bar
 SCRIM_FLOOR = 0.30  # a cover is always dimmed a little under the text
 SCRIM_FADE = 140  # pixels over which the scrim fades out above the text
 
@@ -74,12 +75,25 @@ def draw(card: Card, style: Style, cover: Image.Image | None = None) -> Drawn:
     def measure(line: str, size: int) -> float:
         return fonts.load(style.title_font, size).getlength(line)
 
-    title = fit_title(card.title, measure, width, style.max_lines, style.title_sizes)
+    label_top = HEIGHT - BAR - PAD + 8 - style.label_size
+    bottom = label_top - GAP  # the title's last line ends here
+    title = fit_title(
+        card.title,
+        measure,
+        width,
+        style.max_lines,
+        style.title_sizes,
+        height=bottom - PAD,
+        line_height=LINE_HEIGHT,
+    )
     title_font = fonts.load(style.title_font, title.size)
     line_height = round(title.size * LINE_HEIGHT)
     title_height = line_height * len(title.lines)
-    label_top = HEIGHT - BAR - PAD + 8 - style.label_size
-    bottom = label_top - GAP  # the title's last line ends here
+    label = card.site_name
+    if label and label_font.getlength(label) > width - LABEL_INDENT:
+        label = ellipsize(
+            label, lambda line: label_font.getlength(line) <= width - LABEL_INDENT
+        )
     if cover is None:
         bands = _strata(canvas, style)
         # Centred in the space above the site name.
@@ -96,7 +110,7 @@ def draw(card: Card, style: Style, cover: Image.Image | None = None) -> Drawn:
         (PAD, label_top + 4, PAD + 10, label_top + 4 + style.label_size - 8),
         fill=style.accent if cover is None else text,
     )
-    pen.text((PAD + 26, label_top), card.site_name, font=label_font, fill=text)
+    pen.text((PAD + LABEL_INDENT, label_top), label, font=label_font, fill=text)
     pen.rectangle((0, HEIGHT - BAR, WIDTH, HEIGHT), fill=style.accent)
     data, ext, mime = _encode(
         canvas, photo=cover is not None, quality=style.jpeg_quality

@@ -136,24 +136,34 @@ def fit_title(
     width: int,
     max_lines: int,
     sizes: tuple[int, ...],
+    *,
+    height: int | None = None,
+    line_height: float = 1.16,
 ) -> TitleBlock:
     """The largest size in ``sizes`` (largest first) at which ``text`` wraps
-    into ``max_lines`` lines of ``width`` pixels; at the smallest size, the
-    first ``max_lines`` lines with an ellipsis on the last. Never wider than
+    into ``max_lines`` lines of ``width`` pixels (and, given ``height``, lines
+    of ``size * line_height`` pixels that fit in it); at the smallest size,
+    the lines that fit with an ellipsis on the last. Never wider than
     ``width``: a word too long for a line is cut."""
+
+    def limit(size: int) -> int:
+        if height is None:
+            return max_lines
+        return max(1, min(max_lines, int(height // round(size * line_height))))
+
     for size in sizes:
 
         def fits(line: str, size: int = size) -> bool:
             return measure(line, size) <= width
 
-        lines = wrap(text, fits, max_lines)
-        if len(lines) <= max_lines:
+        lines = wrap(text, fits, limit(size))
+        if len(lines) <= limit(size):
             return TitleBlock(tuple(balance_last_line(lines, fits)), size, False)
     size = sizes[-1]
 
     def fits_smallest(line: str) -> bool:
         return measure(line, size) <= width
 
-    lines = wrap(text, fits_smallest, max_lines)[:max_lines]
+    lines = wrap(text, fits_smallest, limit(size))[: limit(size)]
     lines[-1] = ellipsize(lines[-1], fits_smallest)
     return TitleBlock(tuple(lines), size, True)
