@@ -76,8 +76,7 @@ def picture_markup(
     extra: Mapping[str, str | None],
 ) -> str:
     """A ``<picture>`` for ``picture``; ``extra`` are the author's attributes
-    of the ``<img>`` (alt, class, title...), width/height included when the
-    author gave both."""
+    of the ``<img>`` (alt, class, title...); the author's width/height win."""
     sources = "".join(
         f'<source type="{source.type}" '
         f'srcset="{escape(srcset(siteurl, source.variants))}" sizes="{escape(sizes)}">'
@@ -89,9 +88,9 @@ def picture_markup(
         "sizes": sizes,
         "width": extra.get("width") or str(picture.width),
         "height": extra.get("height") or str(picture.height),
-        "alt": picture.alt,
     }
-    kept = {k: v for k, v in extra.items() if k not in OWN and k != "alt"}
+    # the author's alt as written: a missing one stays missing (the checks say so)
+    kept = {k: v for k, v in extra.items() if k not in OWN}
     return f"<picture>{sources}{img_tag({**own, **kept, **loading(eager)})}</picture>"
 
 
