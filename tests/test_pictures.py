@@ -15,6 +15,8 @@ from lxml import html
 from PIL import ExifTags, Image
 
 from piazza import pelican_run
+from piazza.check import Kind, check_site, format_report
+from pictures.settings import Budget
 
 MINIMAL = FIXTURES / "content" / "minimal"
 SITE = "http://127.0.0.1:8765"
@@ -377,3 +379,34 @@ def test_with_fatal_warnings_a_bad_cover_stops_the_build_naming_it(tmp_path):
     assert result.returncode != 0
     assert "2026-02-foto.it.md: 'Image: {static}/images/manca.jpg'" in result.log
     assert "Traceback" not in result.log
+
+
+def test_pages_with_pictures_are_valid_html(built):
+    from test_html_validity import vnu_errors
+
+    pages = [str(built.output / "2026/foto/index.html")]
+    pages.append(str(built.output / "en/2026/foto/index.html"))
+    assert vnu_errors(pages) == []
+
+
+def test_the_check_fails_on_a_variant_over_budget_naming_file_and_page(built):
+    cover = page(built, "2026/foto/index.html").find(".//picture[@class='cover']//img")
+    largest = local(built, cover.get("src"))  # the cover's 1600 px JPEG
+    weight = largest.stat().st_size
+    heavier = sorted(
+        p.name for p in variants_folder(built).iterdir() if p.stat().st_size >= weight
+    )
+    tight = Budget(variant=weight - 1, original=Budget.original)
+
+    report = check_site(built.output, SITE, image_budget=tight)
+
+    over = [f for f in report.errors if f.kind == Kind.IMAGE_OVER_BUDGET]
+    assert sorted(f.detail.split(":")[0].split("/")[-1] for f in over) == heavier
+    finding = next(f for f in over if f.detail.startswith(f"images/v/{largest.name}:"))
+    assert finding.page == "2026/foto/index.html"
+    assert (
+        f"{weight:,} bytes, over the budget of {weight - 1:,} bytes for an image "
+        "variant (used by 2026/foto/index.html)" in finding.detail
+    ), format_report(report)
+    others = [f for f in report.errors if f.kind != Kind.IMAGE_OVER_BUDGET]
+    assert check_site(built.output, SITE).errors == others
