@@ -274,6 +274,21 @@ def test_exif_orientation_is_applied_and_gps_dropped(built):
             assert "xmp" not in variant.info
 
 
+def test_the_published_original_keeps_its_pixels_and_orientation_not_its_gps(built):
+    source = built.output.parent / "content" / "images" / "telefono.jpg"
+    published = built.output / "images" / "telefono.jpg"
+    with Image.open(source) as before:
+        assert before.getexif().get_ifd(ExifTags.IFD.GPSInfo)  # the test's premise
+        pixels = before.tobytes()
+    with Image.open(published) as after:
+        exif = after.getexif()
+        assert not exif.get_ifd(ExifTags.IFD.GPSInfo)
+        assert ExifTags.Base.Make not in exif
+        assert exif.get(ExifTags.Base.Orientation) == 6  # still shown upright
+        assert after.tobytes() == pixels  # not re-encoded
+    assert b"Telefono" not in published.read_bytes()
+
+
 def made_and_reused(log: str) -> tuple[int, int]:
     """The pictures plugin's summary line: variants made now, and reused."""
     found = re.findall(
@@ -410,3 +425,29 @@ def test_the_check_fails_on_a_variant_over_budget_naming_file_and_page(built):
     ), format_report(report)
     others = [f for f in report.errors if f.kind != Kind.IMAGE_OVER_BUDGET]
     assert check_site(built.output, SITE).errors == others
+
+
+def test_strip_drops_png_text_and_exif_and_keeps_pixels_and_profile(tmp_path):
+    from PIL import PngImagePlugin
+
+    from pictures.strip import strip
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Author", "Chiara")
+    info.add_itxt("XML:com.adobe.xmp", "<x:xmpmeta>GPS</x:xmpmeta>")
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 3
+    exif[ExifTags.Base.Make] = "Telefono"
+    image = gradient((64, 32), "RGBA")
+    path = tmp_path / "a.png"
+    image.save(path, pnginfo=info, exif=exif, icc_profile=b"\0" * 128)
+    clean = tmp_path / "b.png"
+    clean.write_bytes(strip(path.read_bytes()))
+    with Image.open(clean) as after:
+        assert after.tobytes() == image.tobytes()
+        assert after.text == {}
+        assert after.info.get("icc_profile") == b"\0" * 128
+        assert dict(after.getexif()) == {ExifTags.Base.Orientation: 3}
+    # a file this doesn't understand is left as it is
+    assert strip(b"GIF89a...") == b"GIF89a..."
+    assert strip(b"\xff\xd8\xff\xe1\x00") == b"\xff\xd8\xff\xe1\x00"

@@ -15,4 +15,5 @@ from pictures import glue
 def register() -> None:
     signals.initialized.connect(glue.start)
     signals.content_object_init.connect(glue.content_ready)
+    signals.static_generator_finalized.connect(glue.static_files)
     signals.finalized.connect(glue.publish)

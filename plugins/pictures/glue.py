@@ -29,7 +29,7 @@ from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
-from pictures import images, inline
+from pictures import images, inline, strip
 from pictures import settings as configuration
 from pictures.cover import CoverError, Picture, Source, cover_source
 
@@ -75,6 +75,8 @@ class Run:
     jobs: dict[str, images.Job] = field(default_factory=dict)
     futures: dict[str, Future] = field(default_factory=dict)
     pool: ProcessPoolExecutor | None = None
+    # the JPEG/PNG files Pelican copies as they are (output paths)
+    originals: list[Path] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
 
     def plan(self, path: Path) -> Plan:
@@ -320,6 +322,35 @@ def _svg_size(path: Path) -> tuple[int, int] | None:
     return None
 
 
+def static_files(generator: Any) -> None:
+    """``static_generator_finalized``: note the JPEG/PNG originals Pelican
+    will copy, to strip their metadata once they are in the output."""
+    if _run is None:
+        return
+    _run.originals = [
+        _run.output / static.save_as
+        for static in generator.staticfiles
+        if Path(static.source_path).suffix.lower() in {".jpg", ".jpeg", ".png"}
+    ]
+
+
+def strip_originals(run: Run) -> int:
+    """Drop the metadata of the copied originals (pixels untouched); how many
+    had some. Written to a new file and renamed: with STATIC_CREATE_LINKS the
+    output is a link to the source, which must stay as it is."""
+    stripped = 0
+    for path in run.originals:
+        try:
+            data = path.read_bytes()
+            clean = strip.strip(data)
+            if clean != data:
+                images.write_atomically(path, clean)
+                stripped += 1
+        except OSError as exc:
+            logger.error("pictures: could not strip the metadata of %s (%s)", path, exc)
+    return stripped
+
+
 def finish_pool() -> None:
     if _run is not None and _run.pool is not None:
         _run.pool.shutdown(cancel_futures=True)
@@ -361,17 +392,20 @@ def publish(pelican: Any) -> None:
                     "pictures: could not copy %s to %s (%s)", entry, target, exc
                 )
                 continue
+    stripped = strip_originals(run)
     total = sum(
         len(p.names())
         for p in run.plans.values()
         if isinstance(p, Plan) and p.key not in failed
     )
     logger.info(
-        "pictures: %d variants of %d images: %d made now, %d reused from %s (%.1f s)",
+        "pictures: %d variants of %d images: %d made now, %d reused from %s; "
+        "metadata stripped from %d originals (%.1f s)",
         total,
         sources,
         made,
         total - made,
         settings.cache,
+        stripped,
         time.perf_counter() - run.started,
     )

@@ -185,7 +185,7 @@ def _encode(image: Image.Image, fmt: str, job: Job) -> bytes:
     return buffer.getvalue()
 
 
-def _write(path: Path, blob: bytes) -> None:
+def write_atomically(path: Path, blob: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=".part-")
     try:
@@ -218,7 +218,7 @@ def make(job: Job) -> int:
             )
             sized.info = dict(pixels.info)
         for fmt in job.formats:
-            _write(
+            write_atomically(
                 cache_entry(job.cache, variant_name(job.key, width, fmt)),
                 _encode(sized, fmt, job),
             )
