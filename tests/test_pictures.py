@@ -132,7 +132,8 @@ def built(tmp_path_factory) -> BuildResult:
     root = tmp_path_factory.mktemp("pictures")
     inline = (
         '<p><img src="{static}/images/schema.png" alt="Lo schema" class="wide"></p>\n\n'
-        "![Foto dal telefono]({static}/images/telefono.jpg)\n\n"
+        "![Foto dal telefono]({static}/images/telefono.jpg) "
+        "([originale]({static}/images/telefono.jpg))\n\n"
         '<p><img src="{static}/images/logo.svg" alt="Il logo"></p>\n'
     )
     content = site_source(
@@ -148,12 +149,27 @@ def built(tmp_path_factory) -> BuildResult:
             "2026-02-foto.en.md": post(
                 "foto", "en", inline.replace("Lo schema", "Plan")
             ),
+            "2026-03-bozza.it.md": post(
+                "bozza",
+                "it",
+                '<img src="{static}/images/solo-bozza.png" alt="Un prototipo">',
+                head="Status: draft\nImage: {static}/images/segreta.jpg\n"
+                "Image-Alt: La moto nuova\n",
+            ),
+            "2099-01-futuro.it.md": post(
+                "futuro",
+                "it",
+                "Presto.",
+                head="Image: {static}/images/segreta.jpg\nImage-Alt: La moto nuova\n",
+            ).replace("2026-02-01", "2099-01-01"),
         },
     )
     images = content / "images"
     gradient((2000, 1125)).save(images / "copertina.jpg", "JPEG", quality=85)
     gradient((900, 600), "RGBA").save(images / "schema.png")
     phone_photo(images / "telefono.jpg")
+    gradient((1000, 500)).save(images / "segreta.jpg", "JPEG")
+    gradient((500, 500)).save(images / "solo-bozza.png")
     (images / "logo.svg").write_text(
         '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 120 40">'
         '<rect width="120" height="40" fill="#3e4a55"/></svg>'
@@ -275,6 +291,7 @@ def test_exif_orientation_is_applied_and_gps_dropped(built):
 
 
 def test_the_published_original_keeps_its_pixels_and_orientation_not_its_gps(built):
+    """The photo's original is linked ("originale"), so it is published too."""
     source = built.output.parent / "content" / "images" / "telefono.jpg"
     published = built.output / "images" / "telefono.jpg"
     with Image.open(source) as before:
@@ -287,6 +304,18 @@ def test_the_published_original_keeps_its_pixels_and_orientation_not_its_gps(bui
         assert exif.get(ExifTags.Base.Orientation) == 6  # still shown upright
         assert after.tobytes() == pixels  # not re-encoded
     assert b"Telefono" not in published.read_bytes()
+
+
+def test_images_only_unpublished_posts_show_are_not_published(built):
+    # the draft's and the future post's cover, the draft's inline image
+    for name in ("segreta.jpg", "solo-bozza.png"):
+        assert not (built.output / "images" / name).exists()
+    # the published post's originals are shown as variants only
+    for name in ("copertina.jpg", "schema.png"):
+        assert not (built.output / "images" / name).exists()
+    # variants: the cover (4 widths), the PNG (3), the photo (2), 3 formats each
+    assert len(os.listdir(variants_folder(built))) == 27
+    assert not (built.output / "2026" / "bozza").exists()
 
 
 def made_and_reused(log: str) -> tuple[int, int]:

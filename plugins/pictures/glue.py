@@ -77,7 +77,15 @@ class Run:
     pool: ProcessPoolExecutor | None = None
     # the JPEG/PNG files Pelican copies as they are (output paths)
     originals: list[Path] = field(default_factory=list)
+    # the articles and pages that use each source (by key)
+    users: dict[str, list[Any]] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
+
+    def use(self, path: Path, content: Any) -> Plan:
+        """The plan of a source image that ``content`` shows."""
+        plan = self.plan(path)
+        self.users.setdefault(plan.key, []).append(content)
+        return plan
 
     def plan(self, path: Path) -> Plan:
         """The plan of a source image (once per build); ImageError if unusable."""
@@ -217,7 +225,7 @@ def _cover(run: Run, content: Any) -> Picture | None:
         return None
     path, alt = found
     try:
-        plan = run.plan(path)
+        plan = run.use(path, content)
     except images.ImageError as exc:
         raw = content.metadata.get("image")
         logger.error("pictures: %s: 'Image: %s' %s", _where(content), raw, exc)
@@ -262,7 +270,7 @@ def _inline(run: Run, content: Any, html: str, *, has_cover: bool) -> str:
                     _svg_size(path) if path and path.suffix.lower() == ".svg" else None
                 )
                 return _same_image(attrs, mine, size, eager)
-            plan = run.plan(path)
+            plan = run.use(path, content)
         except images.ImageError as exc:
             logger.error('pictures: %s: <img src="%s"> %s', _where(content), src, exc)
             return None
@@ -323,13 +331,32 @@ def _svg_size(path: Path) -> tuple[int, int] | None:
 
 
 def static_files(generator: Any) -> None:
-    """``static_generator_finalized``: note the JPEG/PNG originals Pelican
-    will copy, to strip their metadata once they are in the output."""
-    if _run is None:
+    """``static_generator_finalized``: leave out of the copied static files
+    the images pages show only as variants (an unpublished post's cover
+    must not be published as a plain file either), and note the JPEG/PNG
+    originals still copied, to strip their metadata once in the output."""
+    run = _run
+    if run is None:
         return
-    _run.originals = [
-        _run.output / static.save_as
-        for static in generator.staticfiles
+    replaced = {
+        plan.path
+        for plan in run.plans.values()
+        if isinstance(plan, Plan) and not plan.probe.animated
+    }
+    linked = set(generator.context.get("static_links") or ())
+    kept = []
+    for static in generator.staticfiles:
+        path = run.content_root / static.relative_source_path
+        if path.resolve() in replaced and static.relative_source_path not in linked:
+            continue
+        kept.append(static)
+    generator.staticfiles[:] = kept
+    listed = generator.context.get("staticfiles")
+    if isinstance(listed, list) and listed is not generator.staticfiles:
+        listed[:] = [s for s in listed if s in kept]
+    run.originals = [
+        run.output / static.save_as
+        for static in kept
         if Path(static.source_path).suffix.lower() in {".jpg", ".jpeg", ".png"}
     ]
 
@@ -358,54 +385,52 @@ def finish_pool() -> None:
 
 
 def publish(pelican: Any) -> None:
-    """``finalized``: make what is missing, copy every variant into the output."""
+    """``finalized``: make what is missing, copy into the output the variants
+    of the images that written pages show."""
     run = _run
     if run is None:
         return
     settings = run.settings
-    made = 0
-    failed: set[str] = set()
+    made: dict[str, int] = {}
     for key, job in run.jobs.items():
         future = run.futures.get(key)
-        count, error = future.result() if future else images.make_or_error(job)
-        made += count
+        made[key], error = future.result() if future else images.make_or_error(job)
         if error:
-            failed.add(key)
             logger.error("pictures: %s: %s", job.source, error)
+            run.plans[job.source] = images.ImageError(error)
     finish_pool()
+    # Only what a written page shows: a draft's cover stays unpublished.
+    shown = [
+        plan
+        for plan in run.plans.values()
+        if isinstance(plan, Plan)
+        and any(getattr(c, "save_as", "") for c in run.users.get(plan.key, ()))
+    ]
     folder = run.output / settings.output_dir
     folder.mkdir(parents=True, exist_ok=True)
-    sources = 0
-    for plan in run.plans.values():
-        if isinstance(plan, images.ImageError) or plan.key in failed:
-            continue
-        sources += 1
+    for plan in shown:
         for name in plan.names():
-            target = folder / name
-            entry = images.cache_entry(settings.cache, name)
-            try:
-                if target.is_file() and target.stat().st_size == entry.stat().st_size:
-                    continue
-                shutil.copyfile(entry, target)
-            except OSError as exc:
-                logger.error(
-                    "pictures: could not copy %s to %s (%s)", entry, target, exc
-                )
-                continue
+            _copy(images.cache_entry(settings.cache, name), folder / name)
     stripped = strip_originals(run)
-    total = sum(
-        len(p.names())
-        for p in run.plans.values()
-        if isinstance(p, Plan) and p.key not in failed
-    )
+    total = sum(len(plan.names()) for plan in shown)
+    made_now = sum(made.get(plan.key, 0) for plan in shown)
     logger.info(
         "pictures: %d variants of %d images: %d made now, %d reused from %s; "
         "metadata stripped from %d originals (%.1f s)",
         total,
-        sources,
-        made,
-        total - made,
+        len(shown),
+        made_now,
+        total - made_now,
         settings.cache,
         stripped,
         time.perf_counter() - run.started,
     )
+
+
+def _copy(entry: Path, target: Path) -> None:
+    try:
+        if target.is_file() and target.stat().st_size == entry.stat().st_size:
+            return
+        shutil.copyfile(entry, target)
+    except OSError as exc:
+        logger.error("pictures: could not copy %s to %s (%s)", entry, target, exc)
