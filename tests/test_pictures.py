@@ -361,11 +361,17 @@ def broken(tmp_path_factory) -> tuple[Path, BuildResult]:
         "bomba": "Image: {static}/images/bomba.png\n" + alt,
         "senza-alt": "Image: {static}/images/buona.jpg\n",
     }
+    bodies = {
+        "rotta-nel-testo": '<img src="{static}/images/rotta.jpg" alt="Una foto">',
+        "troncata-nel-testo": "![Una foto]({static}/images/troncata.jpg)",
+    }
     content = site_source(
         root,
         {
-            f"2026-02-{slug}.it.md": post(slug, "it", "Testo.", head=head)
-            for slug, head in posts.items()
+            f"2026-02-{slug}.it.md": post(
+                slug, "it", bodies.get(slug, "Testo."), head=posts.get(slug, "")
+            )
+            for slug in [*posts, *bodies]
         },
     )
     images = content / "images"
@@ -390,9 +396,11 @@ def broken(tmp_path_factory) -> tuple[Path, BuildResult]:
         ("fuori", "'Image: {static}/../fuori.jpg'", "leaves the content folder"),
         ("bomba", "'Image: {static}/images/bomba.png'", "decompression bomb"),
         ("senza-alt", "has no 'Image-Alt:'", "describe the picture"),
+        ("rotta-nel-testo", '<img src="{static}/images/rotta.jpg">', "not an image"),
+        ("troncata-nel-testo", '<img src="{static}/images/troncata.jpg">', "truncated"),
     ],
 )
-def test_a_bad_cover_is_an_error_and_the_post_is_built_without_it(
+def test_a_bad_image_is_an_error_and_the_post_is_built_without_it(
     broken, slug, named, why
 ):
     content, result = broken

@@ -265,16 +265,20 @@ def _inline(run: Run, content: Any, html: str, *, has_cover: bool) -> str:
         mine = {k: v for k, v in attrs.items() if k not in inline.OWN - {"src"}}
         try:
             path = _local_file(run, content, src)
-            if path is None or path.suffix.lower() == ".svg" or run.siteurl is None:
-                size = (
-                    _svg_size(path) if path and path.suffix.lower() == ".svg" else None
-                )
-                return _same_image(attrs, mine, size, eager)
+            if path is None:  # another site's image: its size is unknown here
+                return _same_image(attrs, mine, None, eager)
+            if path.suffix.lower() == ".svg":
+                return _same_image(attrs, mine, _svg_size(path), eager)
+            if run.siteurl is None:
+                # RELATIVE_URLS: a srcset can't follow the page's depth; the
+                # original stays, with its size
+                found = images.probe(path, settings.max_pixels)
+                return _same_image(attrs, mine, (found.width, found.height), eager)
             plan = run.use(path, content)
         except images.ImageError as exc:
             logger.error('pictures: %s: <img src="%s"> %s', _where(content), src, exc)
             return None
-        if plan.probe.animated:
+        if plan.probe.animated:  # an animated GIF or WebP stays as it is
             size = (plan.probe.width, plan.probe.height)
             return _same_image(attrs, mine, size, eager)
         return inline.picture_markup(
