@@ -488,3 +488,42 @@ def test_strip_drops_png_text_and_exif_and_keeps_pixels_and_profile(tmp_path):
     # a file this doesn't understand is left as it is
     assert strip(b"GIF89a...") == b"GIF89a..."
     assert strip(b"\xff\xd8\xff\xe1\x00") == b"\xff\xd8\xff\xe1\x00"
+
+
+@pytest.mark.parametrize(
+    ("width", "expected"),
+    [
+        (2000, (480, 800, 1200, 1600)),
+        (1600, (480, 800, 1200, 1600)),
+        (900, (480, 800, 900)),
+        (300, (300,)),
+    ],
+)
+def test_widths_never_enlarge(width, expected):
+    from pictures.images import widths_for
+
+    assert widths_for(width, WIDTHS) == expected
+
+
+def test_img_tags_are_found_whatever_their_quoting_and_pictures_left_alone():
+    from pictures.inline import attributes, rewrite_images
+
+    text = (
+        "<p><img src='{static}/a.png' alt=\"a > b\" hidden></p>"
+        '<picture><img src="{static}/b.png" alt=""></picture>'
+        "<IMG SRC={static}/c.png alt='c'>"
+    )
+    seen = []
+
+    def replace(attrs, first):
+        seen.append((attrs, first))
+        return "<x>"
+
+    new, count = rewrite_images(text, replace)
+    assert count == 3
+    assert seen == [
+        ({"src": "{static}/a.png", "alt": "a > b", "hidden": None}, True),
+        ({"src": "{static}/c.png", "alt": "c"}, False),
+    ]
+    assert new == '<p><x></p><picture><img src="{static}/b.png" alt=""></picture><x>'
+    assert attributes('<img alt="&quot;x&quot; &amp; y">') == {"alt": '"x" & y'}

@@ -3,9 +3,12 @@
 As each article or page is made (``content_object_init``), its ``Image:`` is
 resolved into ``content.cover`` (a :class:`~pictures.cover.Picture`, or None)
 and each ``<img src="{static}/...">`` of its text becomes a ``<picture>``.
-Only file headers are read then; the variants the cache lacks are made in
-worker processes while Pelican goes on reading and writing, and every
-variant is copied into the output when the build is finalised.
+Only file headers are read then (and, for an image the cache lacks, its
+pixels, to find a truncated file); the missing variants are made in worker
+processes while Pelican goes on reading and writing. When the build is
+finalised, the variants of the images a written page shows are copied into
+the output: a draft's or a future post's cover is not published, neither as
+variants nor as a plain static file.
 
 A bad image (missing, damaged, truncated, too many pixels, outside the
 content folder, no alt text for a cover) is an error naming the file and the
@@ -70,7 +73,7 @@ class Run:
     settings: configuration.Settings
     content_root: Path
     output: Path
-    siteurl: str | None  # None with RELATIVE_URLS: inline images are left alone
+    siteurl: str | None  # None with RELATIVE_URLS: inline images keep their file
     plans: dict[Path, Plan | images.ImageError] = field(default_factory=dict)
     jobs: dict[str, images.Job] = field(default_factory=dict)
     futures: dict[str, Future] = field(default_factory=dict)
@@ -126,6 +129,8 @@ class Run:
 
     def _schedule(self, plan: Plan) -> None:
         s = self.settings
+        if plan.key in self.jobs:  # the same bytes under another name
+            return
         job = images.Job(
             source=plan.path,
             key=plan.key,
