@@ -23,8 +23,10 @@ import logging
 import multiprocessing
 import re
 import shutil
+import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -176,8 +178,12 @@ class Run:
 
 
 def _context():
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    """Fork (fast) unless the process runs other threads (the dev server):
+    a fork copies locks another thread may hold."""
+    forkable = "fork" in multiprocessing.get_all_start_methods()
+    if forkable and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
 _run: Run | None = None
@@ -405,8 +411,7 @@ def publish(pelican: Any) -> None:
     settings = run.settings
     made: dict[str, int] = {}
     for key, job in run.jobs.items():
-        future = run.futures.get(key)
-        made[key], error = future.result() if future else images.make_or_error(job)
+        made[key], error = _result(run.futures.get(key), job)
         if error:
             logger.error("pictures: %s: %s", job.source, error)
             run.plans[job.source] = images.ImageError(error)
@@ -437,6 +442,17 @@ def publish(pelican: Any) -> None:
         stripped,
         run.seconds + time.perf_counter() - started,
     )
+
+
+def _result(future: Future | None, job: images.Job) -> tuple[int, str | None]:
+    """A worker's answer, or the job made here when there is no worker (or
+    the pool broke: a worker killed for memory, a start method that failed)."""
+    if future is not None:
+        try:
+            return future.result()
+        except BrokenProcessPool as exc:
+            logger.info("pictures: the worker pool broke (%s): making it here", exc)
+    return images.make_or_error(job)
 
 
 def _copy(entry: Path, target: Path) -> None:
