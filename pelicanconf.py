@@ -162,6 +162,8 @@ SOCIAL_IMAGE = "theme/img/social-card.png"  # 1200x630
 PLUGIN_PATHS = ["plugins"]
 PLUGINS = [
     "multilang",
+    # covers (content.cover) and responsive images; before socialcards
+    "pictures",
     "contentcheck",
     "fragments",
     "assets",

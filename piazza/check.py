@@ -12,6 +12,12 @@ or asset inside one is reported as a ``reader-content`` warning naming the
 page, the comment or entry and the link, never as an error: one reader must
 not be able to stop a publish. The site's own pages are judged strictly.
 
+Images (plugins/pictures): every ``<img>`` needs an ``alt`` (``alt=""`` says
+it is decorative), and every image file a page loads stays under its budget
+(``PICTURES_BUDGET_VARIANT`` for the variants in images/v/,
+``PICTURES_BUDGET_ORIGINAL`` for any other image), named with the pages
+that load it.
+
 The search index is checked too (piazza/search.py): the pages marked
 ``data-pagefind-body`` are counted per ``<html lang>`` as they are read, and
 the index must hold exactly those, one per language, within its budget.
@@ -26,6 +32,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import runpy
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +44,7 @@ import feedparser
 from lxml import etree
 
 from piazza.search import check_index
+from pictures.settings import Budget, budget
 from wording import counted
 
 DEFAULT_SIZE_BUDGET = 512 * 1024
@@ -131,6 +139,8 @@ class Kind(StrEnum):
     UNREADABLE = "unreadable"
     READER_CONTENT = "reader-content"
     SEARCH_INDEX = "search-index"
+    IMAGE_WITHOUT_ALT = "image-without-alt"
+    IMAGE_OVER_BUDGET = "image-over-budget"
 
 
 _ADVICE: dict[str, str] = {
@@ -145,6 +155,13 @@ _ADVICE: dict[str, str] = {
     Kind.MIXED_CONTENT: "browsers block http:// assets on https pages: use https://",
     Kind.UNREADABLE: "the file could not be read or parsed",
     Kind.SEARCH_INDEX: "the search page would find nothing, or not every page",
+    Kind.IMAGE_WITHOUT_ALT: (
+        'describe the image in alt="..." (alt="" if it is only decoration)'
+    ),
+    Kind.IMAGE_OVER_BUDGET: (
+        "export it smaller (fewer pixels, more compression) or raise "
+        "PICTURES_BUDGET_VARIANT / PICTURES_BUDGET_ORIGINAL in pelicanconf.py"
+    ),
     Kind.READER_CONTENT: (
         "links readers wrote (comments, community entries); they never block a "
         "publish: edit or delete the comment if it matters"
@@ -303,6 +320,8 @@ class _Pending:
     json_feeds: set[str] = field(default_factory=set)
     # searchable pages per <html lang>, for the search index's check
     searchable: Counter[str] = field(default_factory=Counter)
+    # image files (relative, posix) and the pages that load them
+    images: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
 
 def check_site(
@@ -313,6 +332,7 @@ def check_site(
     https_required: bool | None = None,
     ignore_prefixes: Sequence[str] = DEFAULT_IGNORE_PREFIXES,
     drafts: bool = False,
+    image_budget: Budget | None = None,
 ) -> CheckReport:
     """Check a built site in ``output_dir`` published at ``siteurl``.
 
@@ -324,6 +344,7 @@ def check_site(
     ``https_required`` (default: whether ``siteurl`` is https) turns http://
     assets into mixed-content errors. URL paths under ``ignore_prefixes`` are
     served by something else (the comment server) and are not looked for.
+    ``image_budget`` defaults to the project's settings (pelicanconf.py).
     """
     output_dir = Path(output_dir)
     if not output_dir.is_dir():
@@ -363,6 +384,7 @@ def check_site(
         _check_sitemap(site, "sitemap.xml", found)
     for problem in check_index(output_dir, pending.searchable):
         found.error(Kind.SEARCH_INDEX, "pagefind/", problem)
+    _check_image_budgets(site, pending, found, image_budget or project_image_budget())
     for page, target, fragment, shown, sink in pending.fragments:
         ids = pending.ids.get(target)
         if ids is not None and fragment not in ids:
@@ -498,6 +520,8 @@ def _check_page(
             for ref in _css_urls("".join(element.itertext())):
                 asset(ref, "<style> url()")
         elif tag != "base":
+            if tag in {"img", "source"}:
+                _note_image(site, rel, page_url, element, pending=pending, sink=sink)
             for attribute in ("src", "poster", "data"):
                 value = get(attribute)
                 if value is not None and value.strip():
@@ -521,6 +545,65 @@ def _check_page(
             'no <link rel="canonical"> (and the page is not marked noindex)',
         )
     return True
+
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".avif", ".gif", ".svg")
+VARIANTS_DIR = "images/v/"  # plugins/pictures' PICTURES_OUTPUT_DIR default
+
+
+def project_image_budget(settings_file: Path | None = None) -> Budget:
+    """The image budget in the project's pelicanconf.py (defaults: plugins/pictures)."""
+    path = settings_file or Path(__file__).resolve().parents[1] / "pelicanconf.py"
+    if not path.is_file():
+        return Budget()
+    return budget(runpy.run_path(str(path)))
+
+
+def _note_image(
+    site: _Site,
+    rel: str,
+    page_url: str,
+    element: etree._Element,
+    *,
+    pending: _Pending,
+    sink: _Findings | _ReaderFindings,
+) -> None:
+    """An ``<img>`` needs alt text; remember the image files it loads."""
+    if element.tag == "img" and element.get("alt") is None:
+        src = (element.get("src") or "").strip() or "(no src)"
+        sink.error(Kind.IMAGE_WITHOUT_ALT, rel, f'<img src="{src}"> has no alt')
+    refs = [(element.get("src") or "").strip()]
+    refs += _srcset_urls(element.get("srcset") or "")
+    for ref in refs:
+        if not ref or ref.startswith(("data:", "#")):
+            continue
+        target = site.resolve(ref, page_url)
+        if target is not None and target.path and target.path.endswith(IMAGE_SUFFIXES):
+            pending.images[target.path].add(rel)
+
+
+def _check_image_budgets(
+    site: _Site, pending: _Pending, found: _Findings, limits: Budget
+) -> None:
+    """Every image file a page loads weighs less than its budget."""
+    for path, pages in sorted(pending.images.items()):
+        variant = path.startswith(VARIANTS_DIR) or f"/{VARIANTS_DIR}" in path
+        limit = limits.variant if variant else limits.original
+        try:
+            size = (site.root / path).stat().st_size
+        except OSError:
+            continue  # reported as a missing asset
+        if size > limit:
+            used = sorted(pages)
+            shown = ", ".join(used[:3]) + (
+                f" and {len(used) - 3} more" if len(used) > 3 else ""
+            )
+            found.error(
+                Kind.IMAGE_OVER_BUDGET,
+                used[0],
+                f"{path}: {size:,} bytes, over the budget of {limit:,} bytes for "
+                f"{'an image variant' if variant else 'an image'} (used by {shown})",
+            )
 
 
 def _reader_content(

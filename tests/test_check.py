@@ -68,7 +68,8 @@ def clean(tmp_path) -> Path:
         '<a href="#main">main</a> <a href="mailto:a@b.c">mail</a> '
         '<a href="https://elsewhere.example/missing">ext</a> '
         '<a href="/comments/api/">isso</a> <a href="/post">no slash</a> '
-        f'<img src="{SITE}/images/a.png" srcset="/images/a.png 1x, /images/b.png 2x">'
+        f'<img src="{SITE}/images/a.png" srcset="/images/a.png 1x, /images/b.png 2x" '
+        'alt="">'
         '<main id="main"></main>'
     )
     head = (
@@ -198,7 +199,7 @@ def test_http_assets_on_an_https_site_are_mixed_content(clean):
     (clean / "index.html").write_text(
         page(
             head='<link rel="stylesheet" href="http://cdn.example/x.css">',
-            body='<img src="http://cdn.example/x.png"><a href="http://ok.example/">'
+            body='<img src="http://cdn.example/x.png" alt=""><a href="http://ok.example/">'
             "a link is fine</a>",
         )
     )
@@ -289,7 +290,8 @@ def test_relative_urls_resolve_against_the_page(tmp_path):
         {
             "index.html": page(canonical="./", body='<a href="a/b/">x</a>'),
             "a/b/index.html": page(
-                canonical="./", body='<a href="../../">up</a><img src="../c.png">'
+                canonical="./",
+                body='<a href="../../">up</a><img src="../c.png" alt="">',
             ),
             "a/c.png": b"png",
         },
