@@ -244,3 +244,60 @@ def test_the_wide_header_shows_the_menu_without_a_button(browser, served_site):
     nav = page.get_by_role("navigation", name="Menu principale")
     assert nav.get_by_role("link", name="Comunità", exact=True).is_visible()
     context.close()
+
+
+def test_the_lead_story_shows_its_cover_first(browser, served_site):
+    """The newest post leads with its cover, loaded at once; the other cards'
+    thumbnails wait until they are near the screen."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(served_site.siteurl + "/")
+    lead = page.locator(".listing > .card--lead")
+    assert lead.count() == 1
+    assert page.locator(".listing > .card").first.evaluate(
+        "e => e.classList.contains('card--lead')"
+    )
+    cover = lead.locator(".card__cover img")
+    assert cover.get_attribute("fetchpriority") == "high"
+    assert cover.get_attribute("loading") is None
+    assert cover.bounding_box()["y"] < lead.locator(".card__title").bounding_box()["y"]
+    thumbnails = page.locator(".listing > .card:not(.card--lead) .card__cover img")
+    assert thumbnails.count() >= 1
+    for i in range(thumbnails.count()):
+        assert thumbnails.nth(i).get_attribute("loading") == "lazy"
+    context.close()
+
+
+# A card without a cover is the same markup less its cover's <div> and class:
+# taking them away in the page shows the layout a post without an image gets.
+WITHOUT_COVERS = """() => {
+  for (const cover of document.querySelectorAll('.card__cover')) {
+    cover.closest('.card').classList.remove('card--cover');
+    cover.remove();
+  }
+}"""
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_cards_without_a_cover_keep_their_layout(browser, urls, artifacts, width):
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.goto(urls["home"])
+    page.evaluate(WITHOUT_COVERS)
+    m = page.evaluate(MEASURE)
+    page.screenshot(
+        path=str(artifacts / f"layout-home-nocover-{width}.png"), full_page=True
+    )
+    spans = page.evaluate(
+        """[...document.querySelectorAll('.listing > .card--post')].map(card => {
+            const c = card.getBoundingClientRect();
+            const s = card.querySelector('.card__summary').getBoundingClientRect();
+            return [c.width, s.width];
+        })"""
+    )
+    context.close()
+    assert m["overflow"] <= 0
+    problems = [p for group in m["groups"] for p in overlaps(group)]
+    assert not problems, problems
+    # The text takes the card's width: no empty column left for a picture.
+    assert spans and all(summary >= card - 50 for card, summary in spans), spans
