@@ -21,10 +21,6 @@ pytestmark = pytest.mark.browser
 WIDTHS = (320, 375, 768, 1280)
 SCHEMES = ("light", "dark")
 PAGES = ("home", "article", "community", "archive")
-# Below this the menu folds into its button (the stylesheet's 72rem).
-WIDE = 1152
-# From 60rem the listing has its sidebar beside it.
-SIDEBAR_BESIDE = 960
 # The phone's header, from the top of the page to the first content: the
 # issue measured 165 px (the menu on two lines, the language on a third).
 MOBILE_HEADER_BUDGET = 64
