@@ -46,6 +46,13 @@ def contrast(a: str, b: str) -> float:
         ("--accent", "--bg"),
         ("--accent", "--bg-alt"),
         ("--accent-strong", "--bg"),
+        ("--accent-strong", "--bg-alt"),
+        ("--on-accent", "--accent"),
+        # The slate header and footer, the amber marks on them, the buttons.
+        ("--on-slate", "--slate"),
+        ("--on-slate-muted", "--slate"),
+        ("--amber", "--slate"),
+        ("--button-fg", "--button-bg"),
     ],
 )
 def test_text_colours_meet_wcag_aa(scheme, fg, bg):
