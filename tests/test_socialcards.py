@@ -132,7 +132,9 @@ def test_the_scrim_is_the_least_that_keeps_the_contrast():
 
 def test_the_theme_colours_and_the_system_fonts_are_found():
     settings = SocialCardsSettings.from_pelican(SETTINGS)
-    assert settings.style.slate == parse_colour("#1d232a")
+    light = root_properties((ROOT / "theme/static/css/main.css").read_text("utf-8"))
+    assert settings.style.slate == parse_colour(light["--slate"])
+    assert settings.style.accent == parse_colour(light["--amber"])
     assert settings.style.title_font.suffix.lower() in {".ttf", ".otf", ".ttc"}
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from pelican.generators import ArticlesGenerator, PagesGenerator
-from pictures.cover import CoverError, cover_source
 
+from pictures.cover import CoverError, cover_source
 from socialcards import fonts
 from socialcards.cache import CardCache, card_key, file_digest
 from socialcards.draw import draw, open_cover
@@ -84,6 +84,11 @@ def make_cards(generators: list[Any]) -> None:
     title_glyphs = fonts.GlyphCheck(config.style.title_font)
     label_glyphs = fonts.GlyphCheck(config.style.label_font)
     problems: list[str] = []
+    # plugins/pictures names every bad cover already (file and field): one
+    # error per broken cover, not one per plugin that reads it.
+    covers_reported = "pictures" in {
+        getattr(p, "__name__", p) for p in settings.get("PLUGINS") or ()
+    }
     written: dict[str, str] = {}
     drawn = reused = 0
     started = time.perf_counter()
@@ -93,7 +98,8 @@ def make_cards(generators: list[Any]) -> None:
         try:
             found = cover_source(content, content_root)
         except CoverError as exc:
-            problems.append(f"{exc}. Its social card is drawn without the cover.")
+            if not covers_reported:
+                problems.append(f"{exc}. Its social card is drawn without the cover.")
             found = None
         cover_path, cover_alt = found if found else (None, "")
         card = Card(
@@ -118,7 +124,8 @@ def make_cards(generators: list[Any]) -> None:
                 try:
                     image = open_cover(cover_path, source)
                 except SocialCardsError as exc:
-                    problems.append(str(exc))
+                    if not covers_reported:
+                        problems.append(str(exc))
                     broken = True
             result = draw(card, config.style, image)
             drawn += 1

@@ -46,7 +46,7 @@ DEFAULTS: dict[str, Any] = {
     # scheme's :root) or a #hex. slate: background and the scrim over a
     # cover; paper: the text; accent: the bar (decoration only).
     "SOCIAL_CARDS_STYLESHEET": "static/css/main.css",
-    "SOCIAL_CARDS_COLOURS": {"slate": "--fg", "paper": "--bg", "accent": "--accent"},
+    "SOCIAL_CARDS_COLOURS": {"slate": "--slate", "paper": "--bg", "accent": "--amber"},
     # WCAG contrast the text keeps over whatever lies under it (4.5: AA for
     # body-size text; a card is often shown at a third of its size).
     "SOCIAL_CARDS_MIN_CONTRAST": 4.5,
