@@ -23,7 +23,7 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -164,6 +164,7 @@ class Report:
     scores: dict[str, int]  # category id -> 0..100
     failing: dict[str, tuple[Audit, ...]]  # category id -> its failing audits
     runtime_warnings: tuple[str, ...]
+    benchmark_index: float = 0  # Lighthouse's CPU benchmark of this machine
     performance_runs: tuple[int, ...] = ()  # every run's score, when several
 
 
@@ -247,6 +248,7 @@ def parse_report(lhr: dict) -> Report:
         scores,
         failing,
         tuple(w if isinstance(w, str) else str(w) for w in lhr.get("runWarnings", [])),
+        (lhr.get("environment") or {}).get("benchmarkIndex") or 0,
     )
 
 
@@ -255,28 +257,41 @@ def _fails(audit: dict, ref: dict, category: str) -> bool:
     mode = audit.get("scoreDisplayMode")
     if mode == "error":
         return True
+    if category == "performance" and audit["id"] == "long-tasks":
+        return bool((audit.get("details") or {}).get("items"))
     if mode in ("notApplicable", "manual", "informative") or audit.get("score") is None:
         return False
     if category == "performance":
         # Metrics carry the weight; the audits that would save time on one
         # say why it is slow, and the long tasks what blocked the page.
         saves = any(v for v in (audit.get("metricSavings") or {}).values())
-        return (
-            (ref.get("weight", 0) > 0 and audit["score"] < 0.9)
-            or (saves and audit["score"] < 0.9)
-            or audit["id"] == "long-tasks"
-        )
+        return (ref.get("weight", 0) > 0 or saves) and audit["score"] < 0.9
     return ref.get("weight", 0) > 0 and audit["score"] < 1
+
+
+UNITS = {"ms": " ms", "timespanMs": " ms", "bytes": " B"}
 
 
 def _detail_lines(details: dict, limit: int = 15) -> Iterator[str]:
     items = details.get("items") or []
-    headings = [h.get("key") for h in details.get("headings") or [] if h.get("key")]
+    columns = details.get("headings") or []
+    headings = {
+        h["key"]: f"{h.get('label') or ''} %s{UNITS.get(h.get('valueType'), '')}"
+        for h in columns
+        if h.get("key")
+    }
     for item in items[:limit]:
         if not isinstance(item, dict):
             continue
-        keys = headings or list(item)
-        parts = [_value(item.get(key)) for key in keys if key in item]
+        keys = list(headings) or list(item)
+        parts = [
+            # A number says little without its column's name ("Duration").
+            headings[key].replace("%s", _value(item[key]))
+            if isinstance(item[key], int | float) and headings.get(key)
+            else _value(item[key])
+            for key in keys
+            if key in item
+        ]
         line = " | ".join(p for p in parts if p)
         if line:
             yield line
@@ -311,17 +326,21 @@ def _value(value) -> str:
     return str(value)
 
 
-def below_thresholds(report: Report) -> dict[str, int]:
-    """The categories under their threshold, with their scores."""
+def below_thresholds(
+    report: Report, categories: Iterable[str] = THRESHOLDS
+) -> dict[str, int]:
+    """The ``categories`` under their threshold, with their scores."""
     return {
         cid: report.scores.get(cid, -1)
-        for cid, minimum in THRESHOLDS.items()
-        if report.scores.get(cid, -1) < minimum
+        for cid in categories
+        if report.scores.get(cid, -1) < THRESHOLDS[cid]
     }
 
 
 def explain(report: Report, only_below: bool = True) -> str:
-    """The scores and every failing audit, with which element or link."""
+    """The scores and every failing audit, with which element or link; for
+    performance, how fast Lighthouse found this machine (its CPU benchmark,
+    under 1000 it warns, and the load average): the score is a timing."""
     lines = [
         f"{report.url}: "
         + ", ".join(f"{cid} {report.scores.get(cid)}" for cid in THRESHOLDS)
@@ -342,5 +361,13 @@ def explain(report: Report, only_below: bool = True) -> str:
                 + (f" - {audit.display}" if audit.display else "")
             )
             lines += [f"      {d}" for d in audit.details]
-    lines += [f"  warning: {w}" for w in report.runtime_warnings]
+    if "performance" in below or not only_below:
+        load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+        lines.append(
+            f"  this machine: Lighthouse's CPU benchmark {report.benchmark_index:.0f}"
+            f" (it expects 1000 or more), {os.cpu_count()} cores, load average {load}"
+        )
+    lines += [
+        f"  warning: {w}" for w in report.runtime_warnings if "slower CPU" not in w
+    ]
     return "\n".join(lines)
