@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
-from conftest import ROOT, build_site, chromium_path, free_port
+from conftest import CHROMIUM_ARGS, ROOT, build_site, chromium_path, free_port
 from ideas_server import running_ideas
 from isso_server import running_isso
 from lxml import html
@@ -58,17 +58,9 @@ THRESHOLDS = {
     "seo": 100,
 }
 
-CHROME_FLAGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    # nginx's certificate is made for 127.0.0.1 by the test and not trusted.
-    "--ignore-certificate-errors",
-)
+# The browser tests' flags; nginx's certificate is made for 127.0.0.1 by the
+# test and not trusted.
+CHROME_FLAGS = ("--headless=new", *CHROMIUM_ARGS, "--ignore-certificate-errors")
 
 
 def missing_tools() -> str | None:
@@ -169,7 +161,7 @@ class Report:
 
 
 def audit_page(
-    url: str, folder: Path, *, runs: int = 3, always: bool = False
+    url: str, folder: Path, *, runs: int = 5, always: bool = False
 ) -> Report:
     """Lighthouse on ``url``; when its performance is under the threshold
     (or ``always``), ``runs`` runs in all and the median one (Lighthouse's
@@ -177,6 +169,8 @@ def audit_page(
     machine's load, the other categories don't). Reports are kept in
     ``folder`` as run-N.json."""
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("run-*.json"):
+        stale.unlink()
     reports = [run_lighthouse(url, folder / "run-1.json")]
     if always or reports[0].scores["performance"] < THRESHOLDS["performance"]:
         for n in range(2, runs + 1):

@@ -65,7 +65,7 @@ def stack(tmp_path_factory) -> Iterator[Served]:
 @pytest.fixture(scope="module")
 def lighthouse(stack) -> Callable[[str], Report]:
     """Lighthouse's report on a page, run once (performance: the median of
-    three runs when the first is under its threshold)."""
+    five runs when the first is under its threshold)."""
     missing = missing_tools()
     need_tool(missing is None, missing or "")
     reports: dict[str, Report] = {}
