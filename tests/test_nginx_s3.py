@@ -1,5 +1,6 @@
-"""deploy/nginx-s3.conf in front of a real S3 server: it serves the release
-the pointer names, one release per request, while releases are switched."""
+"""deploy/nginx-s3.conf in front of a real S3 server (rclone serve s3, its
+objects as files on disk): it serves the release the pointer names, one
+release per request, while releases are switched."""
 
 from __future__ import annotations
 
@@ -71,8 +72,8 @@ def get(port: int, path: str, headers: dict[str, str] | None = None):
 
 
 @pytest.fixture
-def s3(monkeypatch):
-    with running_s3(monkeypatch) as server:
+def s3(monkeypatch, tmp_path):
+    with running_s3(monkeypatch, "rclone", tmp_path / "s3") as server:
         yield server
 
 

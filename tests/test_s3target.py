@@ -1,8 +1,13 @@
-"""The S3 target (piazza/s3target.py) against a real S3 server on loopback.
+"""The S3 target (piazza/s3target.py) against real S3 servers on loopback.
 
-moto's server (tests/s3_server.py) stores the objects; boto3 talks to it
-over HTTP; readers fetch the pointer and the pages anonymously, as nginx
-(deploy/nginx-s3.conf) or a CDN does.
+``rclone serve s3`` (tests/s3_server.py) stores the objects as files on disk
+for every test its semantics suffice for: publish, change, roll back, keep
+the newest, readers during a switch, an upload killed or failing, the
+deletion guard, check. rclone does not enforce conditional writes, so the
+tests of two publishers at once (the pointer's If-Match, the lock's
+If-None-Match) run against moto's server, which does (``moto`` fixture).
+boto3 talks to both over HTTP; readers fetch the pointer and the pages
+anonymously, as nginx (deploy/nginx-s3.conf) or a CDN does.
 """
 
 from __future__ import annotations
@@ -48,8 +53,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def s3(monkeypatch):
-    with running_s3(monkeypatch) as server:
+def s3(monkeypatch, tmp_path):
+    """rclone serve s3, its objects as files under tmp_path/s3."""
+    with running_s3(monkeypatch, "rclone", tmp_path / "s3") as server:
+        yield server
+
+
+@pytest.fixture
+def moto(monkeypatch):
+    """moto's server: for what needs conditional writes enforced."""
+    with running_s3(monkeypatch, "moto") as server:
         yield server
 
 
@@ -112,7 +125,7 @@ def test_a_bad_s3_spec_says_how_to_write_one():
         parse_spec("s3://B")
 
 
-# ------------------------------------------------------------ against moto
+# ------------------------------------------------------------ against rclone
 
 
 def test_publish_the_sample_site_to_s3_change_it_and_roll_back(s3, tmp_path, console):
@@ -321,37 +334,6 @@ def test_a_failing_upload_removes_what_it_sent(
     assert leftovers.get("KeyCount", 0) == 0
 
 
-def test_of_two_publishers_one_switches_and_the_other_is_told(
-    s3, published_site, tmp_path
-):
-    """Two publishers that both read the pointer, then both upload: the
-    conditional write lets the first switch and refuses the second."""
-    first, second = s3.target(), s3.target()
-    publish_build(first, Build.scan(published_site.output), "20260101T000000Z")
-    a = changed_copy(published_site.output, tmp_path / "a", "A")
-    b = changed_copy(published_site.output, tmp_path / "b", "B")
-    first.releases()
-    second.releases()  # both saw 20260101T000000Z live
-    first.upload(a, manifest("20260102T000000Z", a), "20260101T000000Z")
-    second.upload(b, manifest("20260102T000001Z", b), "20260101T000000Z")
-    first.switch("20260102T000000Z")
-    with pytest.raises(PublishError, match="NOT made live") as refused:
-        second.switch("20260102T000001Z")
-    assert "20260102T000000Z" in str(refused.value)
-    assert live(s3) == "20260102T000000Z"
-    assert served(s3, live(s3), "index.html") == (a.path / "index.html").read_bytes()
-
-
-def test_a_second_publish_while_one_runs_is_refused_clearly(s3, published_site):
-    holder, other = s3.target(), s3.target()
-    refusal = pytest.raises(PublishError, match="Another publish to s3://")
-    with holder.lock(), refusal as refused, other.lock():
-        pass
-    assert "wait for it to finish" in str(refused.value)
-    with other.lock():  # released: the next one goes through
-        pass
-
-
 def test_a_release_that_drops_many_live_files_needs_force(s3, published_site, tmp_path):
     target = s3.target()
     publish_build(target, Build.scan(published_site.output), "20260101T000000Z")
@@ -386,3 +368,40 @@ def test_check_says_whether_the_live_release_is_whole(s3, published_site, consol
     with pytest.raises(PublishError, match="lacks 1 of its") as broken:
         s3target.check_live(s3.spec(), console=console)
     assert "index.html" in str(broken.value)
+
+
+# ------------------------------------------------------------ against moto
+# (conditional writes enforced: the pointer's If-Match, the lock's If-None-Match)
+
+
+def test_of_two_publishers_one_switches_and_the_other_is_told(
+    moto, published_site, tmp_path
+):
+    """Two publishers that both read the pointer, then both upload: the
+    conditional write lets the first switch and refuses the second."""
+    first, second = moto.target(), moto.target()
+    publish_build(first, Build.scan(published_site.output), "20260101T000000Z")
+    a = changed_copy(published_site.output, tmp_path / "a", "A")
+    b = changed_copy(published_site.output, tmp_path / "b", "B")
+    first.releases()
+    second.releases()  # both saw 20260101T000000Z live
+    first.upload(a, manifest("20260102T000000Z", a), "20260101T000000Z")
+    second.upload(b, manifest("20260102T000001Z", b), "20260101T000000Z")
+    first.switch("20260102T000000Z")
+    with pytest.raises(PublishError, match="NOT made live") as refused:
+        second.switch("20260102T000001Z")
+    assert "20260102T000000Z" in str(refused.value)
+    assert live(moto) == "20260102T000000Z"
+    assert (
+        served(moto, live(moto), "index.html") == (a.path / "index.html").read_bytes()
+    )
+
+
+def test_a_second_publish_while_one_runs_is_refused_clearly(moto, published_site):
+    holder, other = moto.target(), moto.target()
+    refusal = pytest.raises(PublishError, match="Another publish to s3://")
+    with holder.lock(), refusal as refused, other.lock():
+        pass
+    assert "wait for it to finish" in str(refused.value)
+    with other.lock():  # released: the next one goes through
+        pass
