@@ -12,7 +12,11 @@ to by boto3 over HTTP exactly as AWS is (nothing of the client is mocked):
   them (no ``--auth-key``: loopback only). It does NOT enforce conditional
   writes: ``If-None-Match: *`` and ``If-Match`` on PutObject are accepted
   and the object overwritten (tried with rclone v1.75.2; its docs list no
-  conditional requests).
+  conditional requests). And a GET racing a PutObject of the same key can
+  break off mid-body (tried: ~40% of GETs of a pointer rewritten 300 times;
+  its log says "lstat ...: no such file or directory"), while a HEAD never
+  did: readers take the pointer's names from its headers, by HEAD, as
+  deploy/nginx-s3.conf does.
 - moto's server (PyPI ``moto[server]``), for the tests that need those
   conditional writes enforced (412 Precondition Failed), as AWS S3, MinIO and
   R2 do: two publishers racing for the pointer, two for the lock.
@@ -89,6 +93,13 @@ class RunningS3:
     def get(self, path: str, headers: dict[str, str] | None = None):
         """An anonymous GET of ``/bucket/key`` (as nginx or a CDN reads it)."""
         return request(0, None, path, headers, port=self.port)
+
+    def head(self, path: str):
+        """The status and headers of ``/bucket/key``, as nginx reads the
+        pointer: an anonymous HEAD (a GET on moto, which refuses anonymous
+        HEADs that its bucket policy allows, unlike S3)."""
+        method = "GET" if self.kind == "moto" else "HEAD"
+        return request(0, None, path, port=self.port, method=method)
 
 
 def server_command(kind: str, port: int, data: Path) -> list[str]:
