@@ -192,6 +192,12 @@ def main() -> None:
         help="the S3 server on loopback (both: rclone, then moto for comparison)",
     )
     parser.add_argument(
+        "--s3-compare",
+        type=int,
+        default=1,
+        help="with --s3-server both: how many runs' builds moto gets too",
+    )
+    parser.add_argument(
         "--s3-only", action="store_true", help="only the S3 figures (implies --s3)"
     )
     args = parser.parse_args()
@@ -452,7 +458,7 @@ def bench_s3(args, overrides: dict, work: Path) -> None:
                     here = True
                 else:
                     here = False
-                runs = published[slug]
+                runs = published[slug] if here else published[slug][: args.s3_compare]
                 replays = {"ours": [], "baseline": []}
                 for i, run in enumerate(runs):
                     for layout, above in (("baseline", 0.0), ("ours", None)):
