@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import brotli
@@ -329,6 +330,44 @@ def test_a_base_stays_while_a_kept_release_stands_on_it(s3, published_site, tmp_
     publish_build(target, changed_copy(published_site.output, tmp_path / d, "d"), d, 2)
     assert [r.name for r in target.releases()] == [c, d]
     assert {key.split("/")[2].split(".")[0] for key in keys(s3, "bases/")} == {c}
+
+
+def test_a_release_of_the_former_layout_is_served_and_built_upon(
+    s3, published_site, tmp_path
+):
+    """A release published before bases: whole under releases/<name>/, its
+    manifest naming no base. It is rolled back to as it is, and the next
+    publish gets a base of its own, copied from it where unchanged."""
+    target = s3.target()
+    old = Build.scan(published_site.output)
+    name = "20260101T000000Z"
+    files = set(old.checksums)
+
+    def put(rel: str) -> None:
+        key = target.key("releases", name, rel)
+        s3target.send_file(target, old.path / rel, key, object_headers(rel, files))
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(put, sorted(files)))
+    written = {".sha256": old.checksum_text(), ".json": manifest(name, old).to_json()}
+    for suffix, text in written.items():  # the manifest last, as then
+        target.client.put_object(
+            Bucket=BUCKET, Key=f"site/releases/{name}{suffix}", Body=text.encode()
+        )
+    target.releases()
+    target.switch(name)
+    assert pointer(s3) == {"release": name, "base": "-"}
+    new = changed_copy(published_site.output, tmp_path / "new", "Nuovo")
+    publish_build(target, new, "20260102T000000Z")
+    assert base_of(s3, "20260102T000000Z") == "20260102T000000Z"
+    copied = target.stats.calls["CopyObject"]
+    assert copied == sum(old.checksums[r] == d for r, d in new.checksums.items())
+    for rel in [*sorted(new.checksums)[::9], "index.html"]:
+        assert served(s3, "20260102T000000Z", rel) == (new.path / rel).read_bytes()
+    target.releases()
+    target.switch(name)  # a rollback to the former layout's release
+    for rel in ("index.html", "en/index.html", "404.html"):
+        assert served(s3, live(s3), rel) == (old.path / rel).read_bytes()
 
 
 def test_every_page_a_reader_gets_belongs_to_one_release(s3, published_site, tmp_path):
