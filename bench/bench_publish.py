@@ -9,9 +9,11 @@ does: a bare ``rsync -a --delete`` of a fresh build over the live folder.
 
 With --before, also once the way publishing compressed before plugins/
 compressed (every file, every time, brotli 11), side by side with ours.
-With --s3, also to an S3 target (moto's S3 server on loopback, as in the
-tests): time, requests and bytes sent of a first publish and of a one-post
-republish; the baseline is the first publish's upload (every file sent).
+With --s3, also to an S3 target (rclone serve s3 on loopback, as in the
+tests; --s3-server moto or both for moto's server): time, requests and bytes
+sent of a first publish and of a one-post republish end to end, and the
+republish's upload against the baseline measured in the same run on the same
+builds (every release whole, its unchanged files copied server-side).
 
 Targets (issue 5): at 2,000 posts the check takes under 25% of the build; the
 upload of a one-post change takes under 2 s and sends under 5% of the site.
@@ -25,7 +27,6 @@ import io
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -182,7 +183,19 @@ def main() -> None:
         help="also measure once how publishing compressed before plugins/compressed",
     )
     parser.add_argument(
-        "--s3", action="store_true", help="also publish to S3 (moto on loopback)"
+        "--s3", action="store_true", help="also publish to S3 (on loopback)"
+    )
+    parser.add_argument(
+        "--s3-server",
+        choices=("rclone", "moto", "both"),
+        default="rclone",
+        help="the S3 server on loopback (both: rclone, then moto for comparison)",
+    )
+    parser.add_argument(
+        "--s3-compare",
+        type=int,
+        default=1,
+        help="with --s3-server both: how many runs' builds moto gets too",
     )
     parser.add_argument(
         "--s3-only", action="store_true", help="only the S3 figures (implies --s3)"
@@ -193,7 +206,7 @@ def main() -> None:
             overrides = {"COMPRESSED_CACHE_PATH": f"{tmp}/compressed"}
             print(
                 f"bench_publish --s3: {os.cpu_count()} cores, Python "
-                f"{sys.version.split()[0]}, target: s3:// on moto_server (loopback)"
+                f"{sys.version.split()[0]}, target: s3:// on {args.s3_server}"
             )
             bench_s3(args, overrides, Path(tmp))
         return
@@ -228,69 +241,80 @@ def main() -> None:
 
 
 # ---------------------------------------------------------------- S3 target
+#
+# Per run, on rclone serve s3 (files on disk; tests/s3_server.py starts it):
+# a first publish and a one-post republish end to end with `publish()` (our
+# layout: a republish writes an overlay of what changed over the live base).
+# The two builds are kept, then uploaded again under fresh prefixes, the same
+# steps publish() times as "upload" (scan, list, upload, switch), twice:
+# ours, and the baseline measured in the same run, main's layout before
+# overlays (every release whole, each unchanged file copied server-side with
+# CopyObject, 16 at a time: `rebase_above=0`). With --s3-server moto (or
+# both), the same builds go to moto's server too, for comparison.
+
+
+@dataclass(frozen=True)
+class Sent:
+    """Seconds, requests and request-body bytes of one step against S3."""
+
+    seconds: float
+    requests: int
+    bytes: int
+    copies: int = 0
 
 
 @dataclass(frozen=True)
 class S3Run:
-    first: PublishResult
+    first: PublishResult  # end to end, our layout
     again: PublishResult
-    first_requests: int
-    again_requests: int
-    first_bytes: int  # request bodies, as sent on the wire
-    again_bytes: int
+    first_sent: Sent
+    again_sent: Sent
+    builds: tuple[Path, Path]  # the two builds, kept for the replays
 
 
 @contextlib.contextmanager
-def s3_server(work: Path):
-    """moto's S3 server on a free loopback port, a bucket, boto3's env set."""
-    import boto3  # noqa: PLC0415 (only --s3 needs it)
+def s3_server(kind: str, work: Path):
+    """An S3 server of ``kind`` on loopback (tests/s3_server.py) with a
+    bucket, its endpoint and credentials in os.environ for boto3."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from s3_server import serving_s3  # noqa: PLC0415 (tests/ only for --s3)
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    endpoint = f"http://127.0.0.1:{port}"
-    os.environ.update(
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench-secret",
-        AWS_REGION="us-east-1",
-    )
-    os.environ.pop("AWS_PROFILE", None)
-    moto = Path(sys.executable).with_name("moto_server")
-    log = (work / "moto.log").open("w")
-    proc = subprocess.Popen(
-        [str(moto), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("moto_server did not start") from None
-                time.sleep(0.05)
-        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="bench")
-        yield
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        log.close()
+    data = work / f"{kind}-data"
+    with serving_s3(kind, data) as server:
+        saved = {name: os.environ.get(name) for name in server.env}
+        os.environ.update(server.env)
+        os.environ.pop("AWS_PROFILE", None)
+        try:
+            yield server
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
 
 def s3_publish(
-    spec: str, content: Path, overrides: dict
-) -> tuple[PublishResult, int, int]:
-    """A publish to ``spec`` and the requests and bytes its S3 client sent."""
+    spec: str, content: Path, overrides: dict, keep: Path
+) -> tuple[PublishResult, Sent]:
+    """A publish to ``spec``, what its S3 client sent, and the build kept in
+    ``keep`` (hard links: the publish deletes its own)."""
     import piazza.publish as publishing  # noqa: PLC0415
     from piazza import s3target  # noqa: PLC0415
 
     opened = []
 
     def recording(*args, **kwargs):
-        opened.append(s3target.open_s3(*args, **kwargs))
-        return opened[-1]
+        target = s3target.open_s3(*args, **kwargs)
+        upload = target.upload
+
+        def keeping(build, manifest, basis):
+            shutil.copytree(build.path, keep, copy_function=os.link)
+            return upload(build, manifest, basis)
+
+        target.upload = keeping
+        opened.append(target)
+        return target
 
     publishing.open_s3 = recording
     try:
@@ -303,85 +327,144 @@ def s3_publish(
     finally:
         publishing.open_s3 = s3target.open_s3
     stats = opened[-1].stats
-    return result, stats.requests, stats.bytes_sent
+    sent = Sent(
+        result.timings.upload,
+        stats.requests,
+        stats.bytes_sent,
+        stats.calls["CopyObject"],
+    )
+    return result, sent
+
+
+def replay(spec: str, builds: tuple[Path, Path], rebase_above: float) -> Sent:
+    """``builds`` published in turn to ``spec`` as publish() does once a build
+    is checked; what the last one cost (seconds: scan, list, upload, switch)."""
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from piazza import s3target  # noqa: PLC0415
+    from piazza.release import Build, Manifest, plan_prune, release_name  # noqa: PLC0415
+
+    for path in builds:
+        target = s3target.open_s3(spec, rebase_above=rebase_above)
+        started = time.perf_counter()
+        scan = Build.scan(path)
+        with target.lock():
+            releases = target.releases()
+            current = next((r.name for r in releases if r.current), None)
+            if current:
+                target.checksums(current)
+            name = release_name(datetime.now(UTC), [r.name for r in releases])
+            manifest = Manifest(
+                name, datetime.now(UTC).isoformat(), files=len(scan.checksums)
+            )
+            target.upload(scan, manifest, basis=current)
+            target.switch(name)
+            seconds = time.perf_counter() - started
+            target.remove(plan_prune(target.releases(), 5))
+    stats = target.stats
+    return Sent(seconds, stats.requests, stats.bytes_sent, stats.calls["CopyObject"])
 
 
 def one_s3_run(content_source: Path, work: Path, overrides: dict, prefix: str) -> S3Run:
     content = shutil.copytree(content_source, work / "content")
-    spec = f"s3://bench/{prefix}"
-    first, first_requests, first_bytes = s3_publish(spec, content, overrides)
+    spec = f"s3://piazza/{prefix}"
+    builds = (work / "build-1", work / "build-2")
+    first, first_sent = s3_publish(spec, content, overrides, builds[0])
     change_one_post(content)
-    again, again_requests, again_bytes = s3_publish(spec, content, overrides)
-    return S3Run(first, again, first_requests, again_requests, first_bytes, again_bytes)
+    again, again_sent = s3_publish(spec, content, overrides, builds[1])
+    return S3Run(first, again, first_sent, again_sent, builds)
 
 
-def report_s3(label: str, runs: list[S3Run]) -> None:
+def report_s3(
+    label: str, kind: str, runs: list[S3Run], replays: dict, end_to_end: bool
+) -> None:
+    """End to end (if ``runs`` were published here), then ours against the
+    baseline for the republish's upload, on the S3 server ``kind``."""
     files = runs[0].again.transfer.files_total
     size = runs[0].again.transfer.bytes_total
     print(
-        f"\n{label}, to S3 on loopback: {files:,} files, {size / 2**20:.1f} MiB "
-        f"({len(runs)} runs, medians)"
+        f"\n{label}, to {kind} on loopback: {files:,} files, {size / 2**20:.1f} MiB "
+        f"({len(replays['ours'])} runs, medians)"
     )
-    print(
-        f"  {'':30}{'build':>9}{'check':>9}{'upload':>9}{'total':>9}"
-        f"{'requests':>10}{'bytes sent':>14}"
-    )
-    for name, results, requests, sent in (
-        (
-            "first publish",
-            [r.first for r in runs],
-            [r.first_requests for r in runs],
-            [r.first_bytes for r in runs],
-        ),
-        (
-            "republish, one post changed",
-            [r.again for r in runs],
-            [r.again_requests for r in runs],
-            [r.again_bytes for r in runs],
-        ),
-    ):
-        t = [r.timings for r in results]
+    if end_to_end:
         print(
-            f"  {name:30}"
-            f"{median(x.build for x in t):8.2f}s{median(x.check for x in t):8.2f}s"
-            f"{median(x.upload for x in t):8.2f}s{median(x.total for x in t):8.2f}s"
-            f"{median(requests):10,.0f}{median(sent):14,.0f}"
+            f"  {'end to end (ours)':30}{'build':>9}{'check':>9}{'upload':>9}"
+            f"{'total':>9}{'requests':>10}{'bytes sent':>14}"
         )
-    upload = median(r.again.timings.upload for r in runs)
-    base = median(r.first.timings.upload for r in runs)
-    total = median(r.again.timings.total for r in runs)
-    sent = median(r.again_bytes for r in runs)
-    base_sent = median(r.first_bytes for r in runs)
-    print(f"\n  {'figure':40}{'ours':>14}{'baseline':>14}{'ratio':>8}  target")
+        for name, results, sent in (
+            ("first publish", [r.first for r in runs], [r.first_sent for r in runs]),
+            (
+                "republish, one post changed",
+                [r.again for r in runs],
+                [r.again_sent for r in runs],
+            ),
+        ):
+            t = [r.timings for r in results]
+            print(
+                f"  {name:30}"
+                f"{median(x.build for x in t):8.2f}s{median(x.check for x in t):8.2f}s"
+                f"{median(x.upload for x in t):8.2f}s{median(x.total for x in t):8.2f}s"
+                f"{median(x.requests for x in sent):10,.0f}"
+                f"{median(x.bytes for x in sent):14,.0f}"
+            )
+    ours, base = replays["ours"], replays["baseline"]
     print(
-        f"  {'republish upload (baseline: all files)':40}{upload:12.2f} s"
-        f"{base:12.2f} s{upload / base if base else 0:8.3f}"
+        f"\n  {'republish upload (same builds)':40}{'ours':>14}{'baseline':>14}"
+        f"{'ratio':>8}  target"
     )
-    print(f"  {'republish end to end':40}{total:12.2f} s{'':>14}{'':>8}  <= 20 s")
-    print(
-        f"  {'bytes sent on republish, % of site':40}{sent / size:13.2%} "
-        f"{base_sent / size:13.2%}{sent / base_sent if base_sent else 0:8.3f}  < 5%"
+    rows = (
+        ("seconds", lambda x: x.seconds, "{:12.2f} s", ""),
+        ("requests", lambda x: x.requests, "{:14,.0f}", ""),
+        ("  of which CopyObject", lambda x: x.copies, "{:14,.0f}", ""),
+        ("bytes sent", lambda x: x.bytes, "{:14,.0f}", ""),
+        ("bytes sent, % of site", lambda x: x.bytes / size, "{:14.2%}", "< 5%"),
+        ("ms per request", lambda x: 1000 * x.seconds / x.requests, "{:12.2f}ms", ""),
     )
+    for name, pick, fmt, goal in rows:
+        a, b = median(map(pick, ours)), median(map(pick, base))
+        ratio = f"{a / b:8.3f}" if b else f"{'—':>8}"
+        print(f"  {name:40}{fmt.format(a)}{fmt.format(b)}{ratio}  {goal}")
+    if end_to_end:
+        total = median(r.again.timings.total for r in runs)
+        build = median(r.again.timings.build + r.again.timings.check for r in runs)
+        print(
+            f"  {'republish end to end (ours)':40}{total:12.2f} s"
+            f"{build + median(x.seconds for x in base):12.2f} s"
+            f"{'':>8}  <= 20 s (baseline: same build + check)"
+        )
 
 
 def bench_s3(args, overrides: dict, work: Path) -> None:
-    with s3_server(work):
-        sample = [
-            one_s3_run(
-                ROOT / "content", work / f"s3-sample-{i}", overrides, f"sample{i}"
-            )
-            for i in range(args.runs)
-        ]
-        report_s3("sample site", sample)
-        if not args.skip_synthetic:
-            content = work / "synth-content"
-            if not content.exists():
-                content = synthetic_content(work, args.posts)
-            synthetic = [
-                one_s3_run(content, work / f"s3-synth-{i}", overrides, f"synth{i}")
-                for i in range(args.runs)
-            ]
-            report_s3(f"synthetic site, {args.posts:,} posts (it + en)", synthetic)
+    kinds = ["rclone", "moto"] if args.s3_server == "both" else [args.s3_server]
+    sites = [("sample site", ROOT / "content", "sample")]
+    if not args.skip_synthetic:
+        content = work / "synth-content"
+        if not content.exists():
+            content = synthetic_content(work, args.posts)
+        sites.append(
+            (f"synthetic site, {args.posts:,} posts (it + en)", content, "synth")
+        )
+    published: dict[str, list[S3Run]] = {}
+    for kind in kinds:
+        with s3_server(kind, work):
+            for label, content, slug in sites:
+                if slug not in published:  # end to end once, on the first server
+                    published[slug] = [
+                        one_s3_run(
+                            content, work / f"s3-{slug}-{i}", overrides, f"{slug}{i}"
+                        )
+                        for i in range(args.runs)
+                    ]
+                    here = True
+                else:
+                    here = False
+                runs = published[slug] if here else published[slug][: args.s3_compare]
+                replays = {"ours": [], "baseline": []}
+                for i, run in enumerate(runs):
+                    for layout, above in (("baseline", 0.0), ("ours", None)):
+                        spec = f"s3://piazza/{kind}-{layout}-{slug}{i}"
+                        replays[layout].append(replay(spec, run.builds, above))
+                report_s3(label, kind, runs, replays, here)
 
 
 def synthetic_content(work: Path, posts: int) -> Path:

@@ -1,24 +1,40 @@
 """Releases on S3-compatible object storage (AWS S3, MinIO, Garage, R2...).
 
-``--target s3://bucket/prefix`` lays a bucket out as a folder target does::
+``--target s3://bucket/prefix`` lays a bucket out so that a republish sends
+only what changed, with neither a send nor a copy for the rest::
 
-    prefix/releases/20260522T101530Z/...      the site as built
-    prefix/releases/20260522T101530Z.sha256   checksums (written after the files)
-    prefix/releases/20260522T101530Z.json     manifest (written last: complete)
-    prefix/current.json                       the pointer: {"release": name, ...}
+    prefix/bases/20260522T101530Z/...         a whole site (every file)
+    prefix/bases/20260522T101530Z.sha256      its checksums (written last)
+    prefix/releases/20260601T090000Z/...      what differs from its base
+    prefix/releases/20260601T090000Z.sha256   checksums of the whole release
+    prefix/releases/20260601T090000Z.json     manifest, naming the base (last)
+    prefix/current.json                       the pointer: {"release", "base"}
     prefix/.piazza-publish.lock               held while a publish runs
 
-A release is complete when its manifest exists; files under a release without
-one are an upload that broke off, removed by the next publish. Unchanged files
-are copied server-side from the live release (CopyObject: no bytes sent).
+A file of release R is ``releases/R/<path>`` if R has it there, else
+``bases/<R's base>/<path>``: the delivery side (deploy/nginx-s3.conf, or a
+CDN's edge function) looks in that order, for the release and the base the
+pointer names, so every file a reader gets comes from one release. A release
+is written beside its base: the files whose bytes differ from the base's
+(copied server-side from the live release when they are unchanged since, sent
+otherwise). A release that removes a file of its base (an overlay can't hide
+one), or whose overlay would hold more than ``rebase_above`` of its files,
+gets a base of its own instead: every file under ``bases/<its name>/``,
+copied server-side from the live release when unchanged (CopyObject: no bytes
+sent), and an empty overlay. A base stays while a kept release uses it.
+Releases published before bases existed are whole under ``releases/R/``;
+they are served and rolled back to as they are (the lookup finds everything
+there).
 
-The switch is one write of ``current.json`` (the name in its JSON body and in
-its ``x-amz-meta-release`` header), conditional on the pointer being
-the one read before the upload (``If-Match`` its ETag, ``If-None-Match: *``
-for the first): of two publishers, one switches, the other is told so. The
-delivery side (deploy/nginx-s3.conf, or a CDN's edge function) reads the
-pointer and serves ``releases/<name>/``, so every file a reader gets comes
-from one release.
+A release is complete when its manifest exists; files under a release or a
+base that no complete release names are an upload that broke off, removed by
+the next publish.
+
+The switch is one write of ``current.json`` (the names in its JSON body and
+in its ``x-amz-meta-release`` and ``x-amz-meta-base`` headers), conditional
+on the pointer being the one read before the upload (``If-Match`` its ETag,
+``If-None-Match: *`` for the first): of two publishers, one switches, the
+other is told so.
 
 The client is boto3: credentials, profiles, regions, retries and the
 conditional headers come from the AWS SDK, configured as every AWS tool is
@@ -36,6 +52,7 @@ import posixpath
 import re
 import socket
 import threading
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -56,6 +73,12 @@ from piazza.release import (
 )
 
 POINTER = "current.json"
+BASES = "bases"
+NO_BASE = "-"  # the pointer's base for a release that is whole (no base)
+# A release gets a base of its own when its overlay would hold more than this
+# fraction of its files (0: every release is whole, its unchanged files copied).
+DEFAULT_REBASE_ABOVE = 0.2
+ENV_REBASE_ABOVE = "PIAZZA_S3_REBASE_ABOVE"
 LOCK = ".piazza-publish.lock"
 STALE_LOCK_SECONDS = 3600
 ENV_MAX_DELETE = "PIAZZA_S3_MAX_DELETE"
@@ -73,6 +96,13 @@ DAY = "public, max-age=86400"
 SHORT = "public, max-age=300"
 _FINGERPRINTED = re.compile(r"\.[0-9a-f]{8,}\.(css|js|svg|png|jpe?g|webp|avif|woff2?)$")
 _DAY = re.compile(r"^(theme/|images/|favicon\.svg$)")
+# Names that carry their content's hash (fingerprinted assets, Pagefind's
+# index, fragments and filters): such a name never means other bytes, and a
+# release that drops one no longer links to it.
+_CONTENT_NAMED = re.compile(
+    r"(\.[0-9a-f]{8,}\.(css|js|svg|png|jpe?g|webp|avif|woff2?)"
+    r"|(^|/)pagefind/(.+/)?[^/]*_[0-9a-f]{7,}\.pf_[a-z]+)(\.(gz|br))?$"
+)
 _TYPES = {
     ".atom.xml": "application/atom+xml",
     ".rss.xml": "application/rss+xml",
@@ -106,6 +136,11 @@ def cache_control(rel: str) -> str:
     if _DAY.match(rel):
         return DAY
     return SHORT
+
+
+def content_named(rel: str) -> bool:
+    """Whether ``rel``'s name carries the hash of its content."""
+    return _CONTENT_NAMED.search(rel) is not None
 
 
 def content_type(rel: str) -> str:
@@ -183,15 +218,18 @@ def make_client(stats: Stats | None = None) -> Any:
     )
     if stats is not None:
         client.meta.events.register("before-send.s3", stats.count)
+        client.meta.events.register("before-call.s3", stats.call)
     return client
 
 
 @dataclass
 class Stats:
-    """Requests made and bytes of request bodies sent (for the benchmark)."""
+    """Requests made, bytes of request bodies sent, calls by operation (for
+    the benchmark and the tests)."""
 
     requests: int = 0
     bytes_sent: int = 0
+    calls: Counter = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def count(self, request, **_kwargs) -> None:
@@ -206,6 +244,10 @@ class Stats:
             self.requests += 1
             self.bytes_sent += size
 
+    def call(self, model, **_kwargs) -> None:
+        with self._lock:
+            self.calls[model.name] += 1
+
 
 @dataclass
 class S3Target:
@@ -217,6 +259,7 @@ class S3Target:
     client: Any = field(repr=False)
     force: bool = False
     max_delete: float = DEFAULT_MAX_DELETE
+    rebase_above: float = DEFAULT_REBASE_ABOVE
     stats: Stats = field(default_factory=Stats, repr=False)
     _pointer_etag: str | None = field(default=None, repr=False)
     _pointer_read: bool = field(default=False, repr=False)
@@ -303,21 +346,41 @@ class S3Target:
             return {}
         return data if isinstance(data, dict) else {}
 
-    def _scan(self) -> tuple[set[str], set[str]]:
-        """(release folders, manifests) under releases/."""
+    def _scan(
+        self, root: str = RELEASES, marker: str = ".json"
+    ) -> tuple[set[str], set[str]]:
+        """(folders, names with a ``marker`` object) under ``root``/: releases
+        and their manifests, or bases and their checksums."""
         folders: set[str] = set()
-        manifests: set[str] = set()
-        base = self.key(RELEASES) + "/"
-        for page in self._list(base, "/"):
+        complete: set[str] = set()
+        under = self.key(root) + "/"
+        for page in self._list(under, "/"):
             for common in page.get("CommonPrefixes", []):
-                name = common["Prefix"][len(base) :].rstrip("/")
+                name = common["Prefix"][len(under) :].rstrip("/")
                 if _NAME.match(name):
                     folders.add(name)
             for item in page.get("Contents", []):
-                name = item["Key"][len(base) :]
-                if name.endswith(".json") and _NAME.match(name[:-5]):
-                    manifests.add(name[:-5])
-        return folders, manifests
+                name = item["Key"][len(under) :]
+                if name.endswith(marker) and _NAME.match(name[: -len(marker)]):
+                    complete.add(name[: -len(marker)])
+        return folders, complete
+
+    def base_of(self, name: str) -> str | None:
+        """The base release ``name`` overlays: NO_BASE for a whole release (or
+        one published before bases), None if it has no readable manifest."""
+        got = self._get(self.key(RELEASES, f"{name}.json"))
+        if got is None:
+            return None
+        try:
+            data = json.loads(got[0])
+        except ValueError:
+            return None
+        base = data.get("base") if isinstance(data, dict) else None
+        return base if isinstance(base, str) and _NAME.match(base) else NO_BASE
+
+    def _base_checksums(self, base: str) -> dict[str, str]:
+        got = self._get(self.key(BASES, f"{base}.sha256"))
+        return parse_checksums(got[0].decode("utf-8")) if got else {}
 
     def releases(self) -> list[Release]:
         pointer = self.pointer() or {}
@@ -335,48 +398,72 @@ class S3Target:
         return parse_checksums(got[0].decode("utf-8")) if got else {}
 
     def upload(self, build: Build, manifest: Manifest, basis: str | None) -> Transfer:
+        """Write release ``manifest.name``: an overlay of the live release's
+        base (only the files that differ from it), or a base of its own."""
         name = manifest.name
         if not _NAME.match(name):
             raise PublishError(f"{name!r} is not a release name.")
+        new = build.checksums
         old = self.checksums(basis) if basis else {}
-        self.guard_deletions(old, build.checksums, basis)
-        files = set(build.checksums)
-        counts = {"sent": 0, "bytes": 0, "copied": 0}
+        self.guard_deletions(old, new, basis)
+        old_base = self.base_of(basis) if basis else None
+        if old_base == NO_BASE:
+            old_base = None
+        in_base = self._base_checksums(old_base) if old_base else {}
+        overlay = [rel for rel, digest in new.items() if in_base.get(rel) != digest]
+        # An overlay can't remove a file of its base, except one named by its
+        # content (nothing links to it any more, and its name never means
+        # other bytes): it stays in the base, unused, until the next base.
+        removed = {rel for rel in set(in_base) - set(new) if not content_named(rel)}
+        rebase = (
+            not in_base or bool(removed) or len(overlay) > self.rebase_above * len(new)
+        )
+        base = name if rebase else old_base
+        folder = BASES if rebase else RELEASES
+        wanted = list(new) if rebase else overlay
+        files = set(new)
+        counts = {"sent": 0, "bytes": 0}
         lock = threading.Lock()
 
+        def live_key(rel: str) -> str:
+            """Where the live release keeps ``rel`` (unchanged since)."""
+            if old_base and in_base.get(rel) == old[rel]:
+                return self.key(BASES, old_base, rel)
+            return self.key(RELEASES, basis, rel)
+
         def one(rel: str) -> None:
-            dest = self.key(RELEASES, name, rel)
-            if basis and old.get(rel) == build.checksums[rel]:
+            dest = self.key(folder, name, rel)
+            if basis and old.get(rel) == new[rel]:
                 self.client.copy_object(
                     Bucket=self.bucket,
                     Key=dest,
-                    CopySource={
-                        "Bucket": self.bucket,
-                        "Key": self.key(RELEASES, basis, rel),
-                    },
+                    CopySource={"Bucket": self.bucket, "Key": live_key(rel)},
                     MetadataDirective="COPY",
                 )
-                with lock:
-                    counts["copied"] += 1
                 return
             send_file(self, build.path / rel, dest, object_headers(rel, files))
             with lock:
                 counts["sent"] += 1
                 counts["bytes"] += build.sizes[rel]
 
+        described = {**json.loads(manifest.to_json()), "base": base}
         try:
             with ThreadPoolExecutor(_WORKERS) as pool:
-                for _ in pool.map(one, build.checksums):
+                for _ in pool.map(one, wanted):
                     pass
+            if rebase:
+                self._put(f"{BASES}/{name}.sha256", build.checksum_text(), "text/plain")
             self._put(RELEASES + f"/{name}.sha256", build.checksum_text(), "text/plain")
             self._put(
                 RELEASES + f"/{name}.json",
-                manifest.to_json() + "\n",
+                json.dumps(described, ensure_ascii=False, separators=(",", ":")) + "\n",
                 "application/json",
             )
         except Exception as exc:
             with contextlib.suppress(Exception):
                 self._remove_release(name)
+                if rebase:
+                    self._remove_base(name)
             if isinstance(exc, PublishError):
                 raise
             raise PublishError(
@@ -387,8 +474,8 @@ class S3Target:
         return Transfer(
             files_sent=counts["sent"],
             bytes_sent=counts["bytes"],
-            files_linked=counts["copied"],
-            files_total=len(build.checksums),
+            files_linked=len(new) - counts["sent"],
+            files_total=len(new),
             bytes_total=build.bytes,
         )
 
@@ -432,7 +519,8 @@ class S3Target:
     def switch(self, name: str) -> None:
         if not self._pointer_read:
             self.pointer()
-        if self._get(self.key(RELEASES, f"{name}.json")) is None:
+        base = self.base_of(name)
+        if base is None:
             raise PublishError(
                 f"There is no complete release {name} on {self.spec}: "
                 "`invoke releases` lists the ones there are."
@@ -440,7 +528,7 @@ class S3Target:
         before = self._pointer_etag
         condition = {"IfMatch": before} if before else {"IfNoneMatch": "*"}
         body = json.dumps(
-            {"release": name, "switched_at": _now(), "by": _holder()},
+            {"release": name, "base": base, "switched_at": _now(), "by": _holder()},
             separators=(",", ":"),
         )
         try:
@@ -448,8 +536,8 @@ class S3Target:
                 POINTER,
                 body + "\n",
                 "application/json",
-                # nginx reads the name from this header (deploy/nginx-s3.conf).
-                Metadata={"release": name},
+                # nginx reads the names from these headers (deploy/nginx-s3.conf).
+                Metadata={"release": name, "base": base},
                 **condition,
             )
         except Exception as exc:
@@ -462,23 +550,38 @@ class S3Target:
         self._pointer_etag = etag
 
     def remove(self, names: Sequence[str]) -> None:
-        current = (self.pointer() or {}).get("release")
+        pointer = self.pointer() or {}
+        current = pointer.get("release")
         folders, manifests = self._scan()
         doomed = {n for n in names if _NAME.match(n) and n != current}
         # Uploads that broke off: a folder without a manifest (we hold the lock).
         doomed |= {n for n in folders - manifests if n != current}
         for name in sorted(doomed):
             self._remove_release(name)
+        # Bases no kept release stands on (pruned, or an upload that broke off).
+        used = {self.base_of(n) for n in manifests - doomed} | {pointer.get("base")}
+        if None in used - {pointer.get("base")}:
+            return  # a manifest we can't read: keep every base rather than guess
+        folders, complete = self._scan(BASES, ".sha256")
+        for name in sorted((folders | complete) - used):
+            self._remove_base(name)
 
-    def _remove_release(self, name: str) -> None:
-        keys = [
+    def keys(self, *folder: str) -> list[str]:
+        """Every key under the folder ``folder`` (parts joined with /)."""
+        return [
             item["Key"]
-            for page in self._list(self.key(RELEASES, name) + "/")
+            for page in self._list(self.key(*folder) + "/")
             for item in page.get("Contents", [])
         ]
+
+    def _remove_release(self, name: str) -> None:
         # The manifest first: a release half deleted is an incomplete one.
         self._delete([self.key(RELEASES, f"{name}.json")])
-        self._delete([*keys, self.key(RELEASES, f"{name}.sha256")])
+        self._delete([*self.keys(RELEASES, name), self.key(RELEASES, f"{name}.sha256")])
+
+    def _remove_base(self, name: str) -> None:
+        self._delete([self.key(BASES, f"{name}.sha256")])
+        self._delete(self.keys(BASES, name))
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
@@ -532,7 +635,8 @@ def check_live(spec: str, *, console=None) -> list[str]:
     out = console if console is not None else terminal.console()
     target = open_s3(spec)
     target.preflight()
-    release = (target.pointer() or {}).get("release")
+    pointer = target.pointer() or {}
+    release = pointer.get("release")
     if not release:
         raise PublishError(f"{spec} has no {POINTER}: nothing is published there yet.")
     listed = set(target.checksums(release))
@@ -541,12 +645,13 @@ def check_live(spec: str, *, console=None) -> list[str]:
             f"The live release {release} on {spec} has no checksums "
             f"(releases/{release}.sha256): publish again to replace it."
         )
-    base = target.key(RELEASES, release) + "/"
-    there = {
-        item["Key"][len(base) :]
-        for page in target._list(base)
-        for item in page.get("Contents", [])
-    }
+    # A file is in the release's overlay or in its base (deploy/nginx-s3.conf).
+    there: set[str] = set()
+    base = target.base_of(release)
+    for root, name in (RELEASES, release), (BASES, base):
+        if name not in {None, NO_BASE}:
+            folder = len(target.key(root, name)) + 1
+            there |= {key[folder:] for key in target.keys(root, name)}
     missing = sorted(listed - there)
     if missing:
         shown = ", ".join(missing[:10]) + (", ..." if len(missing) > 10 else "")
@@ -564,16 +669,11 @@ def send_file(target: S3Target, path: Path, key: str, headers: dict[str, str]) -
         target.client.put_object(Bucket=target.bucket, Key=key, Body=body, **headers)
 
 
-def open_s3(spec: str, *, force: bool = False) -> S3Target:
+def open_s3(
+    spec: str, *, force: bool = False, rebase_above: float | None = None
+) -> S3Target:
     """The S3 target named by ``spec`` (s3://bucket/prefix)."""
     bucket, prefix = parse_spec(spec)
-    raw = os.environ.get(ENV_MAX_DELETE, "")
-    try:
-        max_delete = float(raw) if raw else DEFAULT_MAX_DELETE
-    except ValueError:
-        raise PublishError(
-            f"{ENV_MAX_DELETE}={raw!r} is not a number: write a fraction such as 0.1."
-        ) from None
     stats = Stats()
     return S3Target(
         spec.strip(),
@@ -581,9 +681,24 @@ def open_s3(spec: str, *, force: bool = False) -> S3Target:
         prefix,
         make_client(stats),
         force=force,
-        max_delete=max_delete,
+        max_delete=_fraction(ENV_MAX_DELETE, DEFAULT_MAX_DELETE, "0.1"),
+        rebase_above=(
+            _fraction(ENV_REBASE_ABOVE, DEFAULT_REBASE_ABOVE, "0.2")
+            if rebase_above is None
+            else rebase_above
+        ),
         stats=stats,
     )
+
+
+def _fraction(name: str, default: float, example: str) -> float:
+    raw = os.environ.get(name, "")
+    try:
+        return float(raw) if raw else default
+    except ValueError:
+        raise PublishError(
+            f"{name}={raw!r} is not a number: write a fraction such as {example}."
+        ) from None
 
 
 def _code(exc: Exception) -> str:

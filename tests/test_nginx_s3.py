@@ -1,10 +1,12 @@
-"""deploy/nginx-s3.conf in front of a real S3 server: it serves the release
-the pointer names, one release per request, while releases are switched."""
+"""deploy/nginx-s3.conf in front of a real S3 server (rclone serve s3, its
+objects as files on disk): it serves the release the pointer names, one
+release per request, while releases are switched."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import shutil
 import subprocess
 import threading
 import time
@@ -71,8 +73,8 @@ def get(port: int, path: str, headers: dict[str, str] | None = None):
 
 
 @pytest.fixture
-def s3(monkeypatch):
-    with running_s3(monkeypatch) as server:
+def s3(monkeypatch, tmp_path):
+    with running_s3(monkeypatch, "rclone", tmp_path / "s3") as server:
         yield server
 
 
@@ -110,6 +112,36 @@ def test_nginx_serves_the_release_the_pointer_names(s3, published_site, tmp_path
         assert body == (old.path / "404.html").read_bytes()
         # The lock and other hidden keys are never served.
         assert get(port, "/.piazza-publish.lock")[0] == 404
+
+
+def test_nginx_serves_an_overlay_over_its_base_and_not_what_a_release_removed(
+    s3, published_site, tmp_path
+):
+    target = s3.target()
+    old = Build.scan(published_site.output)
+    new = changed_copy(published_site.output, tmp_path / "new", "Nuovo")
+    publish_build(target, old, "20260101T000000Z")
+    publish_build(target, new, "20260102T000000Z")  # the home page over the base
+    smaller = Path(shutil.copytree(new.path, tmp_path / "smaller"))
+    shutil.rmtree(smaller / "en")
+    with running_origin(tmp_path, s3) as port:
+        status, headers, body = get(port, "/")
+        assert status == 200 and headers["X-Piazza-Release"] == "20260102T000000Z"
+        assert body == (new.path / "index.html").read_bytes()
+        status, headers, body = get(port, "/", {"Accept-Encoding": "br"})
+        assert brotli.decompress(body) == (new.path / "index.html").read_bytes()
+        status, headers, body = get(port, "/en/")  # unchanged: from the base
+        assert status == 200 and body == (new.path / "en/index.html").read_bytes()
+        # A release that removes /en/ (forced) has a base of its own, where
+        # /en/ is not: the page is gone, with that release's 404 page.
+        publish_build(s3.target(force=True), Build.scan(smaller), "20260103T000000Z")
+        deadline = time.monotonic() + 30
+        while get(port, "/")[1]["X-Piazza-Release"] != "20260103T000000Z":
+            assert time.monotonic() < deadline, "nginx never followed the switch"
+            time.sleep(0.05)
+        status, headers, body = get(port, "/en/")
+        assert status == 404 and headers["X-Piazza-Release"] == "20260103T000000Z"
+        assert body == (smaller / "404.html").read_bytes()
 
 
 def test_readers_through_nginx_get_one_release_while_it_switches(
