@@ -524,12 +524,14 @@ def test_the_first_run_starts_from_the_shipped_snapshot(tmp_path, server):
     assert len(entries(tmp_path, "officina-rossi")) == 3
 
 
-def _invoke(*args: str) -> subprocess.CompletedProcess:
+def _invoke(*args: str, answer: str = "") -> subprocess.CompletedProcess:
+    """Run an invoke task as the editor would; ``answer`` is what they type."""
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", "TERM": "dumb"}
     return subprocess.run(
         [sys.executable, "-m", "invoke", "-r", str(ROOT), *args],
         cwd=ROOT,
         env=env,
+        input=answer,
         capture_output=True,
         text=True,
         timeout=120,

@@ -135,6 +135,8 @@ def succeeded(
         last_success=now,
         last_status=result.status,
         failures=0,
+        failing_since=None,
+        quarantined=False,
         next_attempt=None,
         **changes,
     )
@@ -156,11 +158,19 @@ def failed(
     Each consecutive failure doubles the wait (from ``rules.backoff`` up to
     ``rules.backoff_max``); a server's Retry-After, within the maximum, wins.
     A rate limit (``count=False``) waits without counting as a failure.
+    After ``rules.quarantine_after`` failures in a row the feed is in
+    quarantine: it waits ``rules.quarantine_retry`` (a day) between tries.
     """
     failures = state.failures + 1 if count else state.failures
+    since = state.failing_since if state.failures else None
+    if count and since is None:
+        since = now
+    quarantined = state.quarantined or (count and failures >= rules.quarantine_after)
     wait = min(rules.backoff * 2 ** max(failures - 1, 0), rules.backoff_max)
     if retry_after is not None:
         wait = min(max(retry_after, 1.0), rules.backoff_max)
+    if quarantined and count:
+        wait = rules.quarantine_retry
     return replace(
         state,
         moved_to=moved_to or state.moved_to,
@@ -169,8 +179,24 @@ def failed(
         last_error=error,
         last_error_at=now,
         failures=failures,
+        failing_since=since,
+        quarantined=quarantined,
         next_attempt=now + timedelta(seconds=wait),
     )
+
+
+def _next_try(before: FeedState, after: FeedState) -> str:
+    """ "; next try after ..." for a failure's message, saying when it put the
+    feed into quarantine."""
+    when = _when(after.next_attempt)
+    if after.quarantined and not before.quarantined:
+        return (
+            f"; in quarantine after {counted(after.failures, 'error')} in a row "
+            f"since {_when(after.failing_since)}: tried once a day, next after {when}"
+        )
+    if after.quarantined:
+        return f"; still in quarantine, next try after {when}"
+    return f"; next try after {when}"
 
 
 def record_answer(
@@ -214,7 +240,7 @@ def record_answer(
             moved_to=result.moved_to,
         )
         status = Status.RATE_LIMITED
-        message = f"{result.error}; next try after {_when(new_state.next_attempt)}"
+        message = f"{result.error}{_next_try(state, new_state)}"
     else:
         new_state = failed(
             state,
@@ -226,7 +252,7 @@ def record_answer(
             moved_to=result.moved_to,
         )
         status = Status.FAILED
-        message = f"{result.error}; next try after {_when(new_state.next_attempt)}"
+        message = f"{result.error}{_next_try(state, new_state)}"
     cache.save_state(sub.slug, new_state)
     return FeedReport(
         **report, status=status, message=message, moved_to=new_state.moved_to
@@ -272,7 +298,7 @@ def process_body(
         return FeedReport(
             **base,
             status=Status.FAILED,
-            message=f"{exc}; next try after {_when(new_state.next_attempt)}",
+            message=f"{exc}{_next_try(state, new_state)}",
             entries_held=state.entries_held,
             moved_to=new_state.moved_to,
         )
@@ -350,6 +376,12 @@ def dropped_words(
 def _skip_reason(state: FeedState, now: datetime) -> str | None:
     if state.gone:
         return "gone (410): not fetched; remove it from feeds.toml or change its URL"
+    if state.quarantined and state.next_attempt and state.next_attempt > now:
+        since = f" since {_when(state.failing_since)}" if state.failing_since else ""
+        return (
+            f"in quarantine ({counted(state.failures, 'error')} in a row{since}): "
+            f"next try after {_when(state.next_attempt)}"
+        )
     if state.next_attempt and state.next_attempt > now:
         why = (
             f"after {counted(state.failures, 'error')}"
@@ -423,7 +455,7 @@ def run_aggregate(
         fold = _fetch_and_fold(
             due, run, settings, transport=transport, on_feed=on_feed, pool=early
         )
-        for report in _run_coroutine(fold):
+        for report in run_coroutine(fold):
             reports[report.slug] = report
     cache.save_meta(Meta(generated_at=now))
     ordered = tuple(reports[s.slug] for s in subscriptions if s.slug in reports)
@@ -440,7 +472,7 @@ def _in_event_loop() -> bool:
     return True
 
 
-def _run_coroutine(coroutine):
+def run_coroutine(coroutine):
     """asyncio.run, also from a thread whose event loop is already running
     (a notebook, or Playwright's sync API in the test session): then the run
     gets a thread, and a loop, of its own."""
