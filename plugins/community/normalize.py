@@ -21,6 +21,7 @@ from typing import Any
 
 import feedparser
 
+from community import feedparser_speed
 from community.encoding import decode_feed
 from community.model import Entry, FeedEntries, Media, MediaKind, Subscription
 from community.settings import Rules
@@ -43,6 +44,8 @@ MAX_CATEGORIES = 12
 # No feed is older than the web's syndication formats; earlier dates are junk.
 EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
 _LANG = re.compile(r"^[a-z]{2,3}\b")
+
+feedparser_speed.install()
 
 
 class NotAFeed(ValueError):

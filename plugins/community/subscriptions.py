@@ -30,9 +30,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import tomlkit
-import tomlkit.exceptions
-import tomlkit.items
 from lxml import etree
 
 from community.cache import write_atomically
@@ -403,6 +400,11 @@ def apply_moves(feeds_file: Path, moves: Mapping[str, str]) -> MoveReport:
     to) is skipped with why, as a feeds.toml that would not load is never
     written. The write is atomic.
     """
+    # Imported here: only this command needs it, not every aggregate run.
+    import tomlkit  # noqa: PLC0415
+    import tomlkit.exceptions  # noqa: PLC0415
+    import tomlkit.items  # noqa: PLC0415
+
     text = read_text(feeds_file, CommunityError)
     if text is None:
         raise CommunityError("no such file: nothing to update", path=feeds_file)
