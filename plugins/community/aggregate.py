@@ -30,7 +30,6 @@ from community.cache import Cache, Meta
 from community.errors import CommunityError
 from community.fetch import FetchRequest, FetchResult, Outcome, fetch_each
 from community.model import FeedState, Subscription
-from community.normalize import NotAFeed, candidates, merge, parse_feed
 from community.settings import CommunitySettings, Rules
 from wording import counted
 
@@ -267,6 +266,15 @@ def process_body(
     Runs in a worker process when there are many feeds: it takes and returns
     plain picklable data, and touches only this feed's files.
     """
+    # Imported at the first body: a run where every feed answers 304 needs
+    # no parser (feedparser, chardet, the sanitiser) at all.
+    from community.normalize import (  # noqa: PLC0415
+        NotAFeed,
+        candidates,
+        merge,
+        parse_feed,
+    )
+
     cache, now, rules = Cache(run.cache_dir), run.now, run.rules
     body = result.body or b""
     body_hash = hashlib.sha256(body).hexdigest()
@@ -506,6 +514,9 @@ def _wants_pool(settings: CommunitySettings, due: Sequence[object]) -> bool:
 
 
 def _pool(workers: int, jobs: int) -> Executor:
+    # Workers parse: they get the parser from this process, imported once.
+    import community.normalize  # noqa: F401, PLC0415
+
     if threading.active_count() == 1 and not _in_event_loop():
         # A single-threaded process with no loop running forks safely, and a
         # forked worker starts at once, with everything already imported.
@@ -514,7 +525,7 @@ def _pool(workers: int, jobs: int) -> Executor:
         # Otherwise workers fork from a clean server process, never from this
         # one with its threads, event loop and sockets.
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["community.aggregate"])
+        context.set_forkserver_preload(["community.aggregate", "community.normalize"])
     pool = ProcessPoolExecutor(max_workers=min(workers, jobs), mp_context=context)
     pool.submit(int)  # starts the workers now, not at the first real job
     return pool

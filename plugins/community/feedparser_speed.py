@@ -10,10 +10,13 @@ that redo the same work for every element of a feed:
   few distinct pairs of strings. Both are pure functions of their string
   arguments (and of feedparser's constant list of acceptable schemes), so
   their results are memoised, per process, in a bounded cache;
-- copying a content's parameters (``type``, ``language``, ``base``...) with
-  ``copy.deepcopy`` for every title, summary and content: the values are
-  strings, numbers or None, so a shallow copy is the same copy; anything
-  else still goes through ``copy.deepcopy``.
+- the parameters of the current content (``type``, ``language``, ``base``,
+  ``base64``, ``mode``): read for every element and every piece of text
+  through FeedParserDict's key aliasing (``date`` for ``updated``...), which
+  none of these keys has; they are held in a :class:`_ContentParams` that
+  reads them as a plain dict does, and copied (``copy.deepcopy`` for every
+  title, summary and content) shallowly, as their values are strings,
+  numbers or None; anything else still goes through ``copy.deepcopy``.
 
 feedparser is pinned (requirements.txt); :func:`install` checks the names it
 replaces are still there and otherwise leaves feedparser alone.
@@ -40,13 +43,35 @@ _SCALARS = (str, int, float, bool, type(None))
 _original: dict[str, Any] = {}
 
 
+class _ContentParams(FeedParserDict):
+    """A content's parameters, read without FeedParserDict's aliasing (no key
+    of theirs has an alias: see FeedParserDict.keymap)."""
+
+    __slots__ = ()
+    get = dict.get
+    __getitem__ = dict.__getitem__
+    __contains__ = dict.__contains__
+
+
 def _shallow_when_flat(value: Any, memo: Any = None) -> Any:
-    """``copy.deepcopy``, cheaper for a FeedParserDict of plain values."""
-    if type(value) is FeedParserDict and all(
+    """``copy.deepcopy``, cheaper for a FeedParserDict of plain values; the
+    copy is a FeedParserDict, as feedparser's own would be."""
+    if isinstance(value, FeedParserDict) and all(
         isinstance(v, _SCALARS) for v in value.values()
     ):
         return FeedParserDict(value)
     return copy.deepcopy(value, memo)
+
+
+def _as_content_params(method):
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        result = method(self, *args, **kwargs)
+        self.contentparams = _ContentParams(self.contentparams)
+        return result
+
+    wrapper.wrapped_by_piazza = method
+    return wrapper
 
 
 def install() -> bool:
@@ -62,6 +87,10 @@ def install() -> bool:
         and getattr(mixin, "_urljoin", None) is urls._urljoin
         and getattr(mixin, "make_safe_absolute_uri", None)
         is urls.make_safe_absolute_uri
+        and callable(getattr(mixin, "_FeedParserMixin", None))
+        and callable(getattr(mixin._FeedParserMixin, "push_content", None))
+        and not {"type", "language", "base", "base64", "mode", "value"}
+        & set(FeedParserDict.keymap)
     ):
         return False
     _original.update(
@@ -78,6 +107,9 @@ def install() -> bool:
     ):
         base.make_safe_absolute_uri = safe
     mixin.copy = SimpleNamespace(deepcopy=_shallow_when_flat)
+    parser = mixin._FeedParserMixin
+    for name in ("__init__", "push_content"):
+        setattr(parser, name, _as_content_params(getattr(parser, name)))
     return True
 
 
@@ -92,4 +124,7 @@ def uninstall() -> None:
     if hasattr(base.make_safe_absolute_uri, "cache_info"):
         base.make_safe_absolute_uri = safe
     mixin.copy = copy
+    parser = mixin._FeedParserMixin
+    for name in ("__init__", "push_content"):
+        setattr(parser, name, getattr(parser, name).wrapped_by_piazza)
     _original.clear()

@@ -286,7 +286,7 @@ def _origin(url: str) -> str:
 
 
 class _Clients:
-    """One client per origin, sharing one TLS context.
+    """One client per origin, https ones sharing one TLS context.
 
     httpcore's pool does work quadratic in its connections on every request
     it queues or finishes; a pool per host stays as small as the per-host
@@ -298,7 +298,8 @@ class _Clients:
     ) -> None:
         self.limits = limits
         self.transport = transport
-        self.ssl_context = httpx.create_ssl_context() if transport is None else None
+        self.ssl_context: ssl.SSLContext | None = None  # made at the first https
+        self.plain_context: ssl.SSLContext | None = None
         # Host names are looked up to check redirects only on the real network
         # (a test transport's hosts need not exist).
         self.resolve = transport is None
@@ -312,9 +313,25 @@ class _Clients:
                 self.limits,
                 self.transport,
                 connections=self.limits.per_host,
-                ssl_context=self.ssl_context,
+                ssl_context=self._tls(origin),
             )
         return client
+
+    def _tls(self, origin: str) -> ssl.SSLContext | None:
+        """The shared, verifying TLS context for an https origin (loading the
+        CA certificates costs tens of milliseconds: only once, and only when
+        a feed is on https). A client for an http origin only ever speaks
+        plain HTTP to it (redirects elsewhere go through their origin's
+        client): it gets a context that trusts no certificate at all."""
+        if self.transport is not None:
+            return None
+        if not origin.startswith("https:"):
+            if self.plain_context is None:
+                self.plain_context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            return self.plain_context
+        if self.ssl_context is None:
+            self.ssl_context = httpx.create_ssl_context()
+        return self.ssl_context
 
     async def aclose(self) -> None:
         await asyncio.gather(*(c.aclose() for c in self.clients.values()))
