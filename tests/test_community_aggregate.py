@@ -611,3 +611,40 @@ def test_undated_entries_keep_their_feeds_order(tmp_path, server):
     held = entries(tmp_path, "senza-date")
     assert [e.title for e in held] == titles
     assert {e.date for e in held} == {NOW}
+
+
+WARM_RUN = """
+import json, sys
+from datetime import datetime
+from pathlib import Path
+plugins, tmp, now = sys.argv[1:]
+sys.path.insert(0, plugins)
+from community.aggregate import run_aggregate
+from community.settings import CommunitySettings
+from community.subscriptions import load_subscriptions
+settings = CommunitySettings.from_pelican(
+    {"PATH": f"{tmp}/content", "COMMUNITY_CACHE_DIR": f"{tmp}/cache"}, root=Path(tmp)
+)
+subs = load_subscriptions(settings.feeds_file)
+report = run_aggregate(subs, settings, now=datetime.fromisoformat(now))
+print(report.feeds[0].status, "feedparser" in sys.modules,
+      "community.normalize" in sys.modules)
+"""
+
+
+def test_a_run_where_every_feed_answers_304_loads_no_parser(tmp_path, server):
+    url = server.fixture("/validated", "rss2.xml", validators=True)
+    subscribe(tmp_path, {"name": "Officina Rossi", "url": url})
+    aggregate(tmp_path)  # the first run reads the body and keeps the ETag
+    # The next run, in a fresh process with only the plugin on its path.
+    later = (NOW + timedelta(days=1)).isoformat()
+    proc = subprocess.run(
+        [sys.executable, "-c", WARM_RUN, str(ROOT / "plugins"), str(tmp_path), later],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["not", "modified", "False", "False"]
+    assert len(server.requests_for("/validated")) == 2
