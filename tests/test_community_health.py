@@ -17,6 +17,7 @@ from lxml import html
 from test_community_aggregate import _invoke, subscribe
 
 from community.cache import Cache, state_from_json
+from community.subscriptions import apply_moves
 
 QUARANTINE_AFTER = 3
 
@@ -321,3 +322,25 @@ def test_feeds_check_names_the_line_of_a_broken_feeds_toml(tmp_path):
     assert proc.returncode == 1
     assert f"{feeds}:3:" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_move_onto_another_feeds_address_is_not_written(tmp_path):
+    feeds = tmp_path / "feeds.toml"
+    feeds.write_text(
+        "# Two blogs of one club.\n"
+        '[[feeds]]\nname = "Old"\nurl = "https://club.example/old"  # 301\n\n'
+        '[[feeds]]\nname = "New"\nurl = "https://club.example/new"\n'
+    )
+    before = feeds.read_text()
+    report = apply_moves(
+        feeds, {"https://club.example/old": "https://club.example/new"}
+    )
+    assert report.applied == ()
+    assert report.skipped == (
+        (
+            "https://club.example/old",
+            "https://club.example/new",
+            "another feed in feeds.toml has that URL",
+        ),
+    )
+    assert feeds.read_text() == before
