@@ -648,3 +648,24 @@ def test_a_run_where_every_feed_answers_304_loads_no_parser(tmp_path, server):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["not", "modified", "False", "False"]
     assert len(server.requests_for("/validated")) == 2
+
+
+def test_a_permalink_is_the_identity_only_without_a_guid_and_always_made_safe(
+    tmp_path, server
+):
+    url = server.route(
+        "/permalinks",
+        body=rss(
+            "<item><title>Senza guid</title><link>/giro/1</link>"
+            "<pubDate>Fri, 20 Nov 2026 10:00:00 +0000</pubDate></item>",
+            "<item><title>Con guid</title><guid>https://conti.example/2</guid>"
+            "<link>javascript:alert(1)</link>"
+            "<pubDate>Thu, 19 Nov 2026 10:00:00 +0000</pubDate></item>",
+        ),
+    )
+    subscribe(tmp_path, {"name": "Permalinks", "url": url})
+    aggregate(tmp_path)
+    held = {e.title: e for e in entries(tmp_path, "permalinks")}
+    assert held["Senza guid"].id == held["Senza guid"].link == server.url("/giro/1")
+    assert held["Con guid"].id == "https://conti.example/2"
+    assert held["Con guid"].link is None
