@@ -514,12 +514,12 @@ def _wants_pool(settings: CommunitySettings, due: Sequence[object]) -> bool:
 
 
 def _pool(workers: int, jobs: int) -> Executor:
-    # Workers parse: they get the parser from this process, imported once.
-    import community.normalize  # noqa: F401, PLC0415
-
     if threading.active_count() == 1 and not _in_event_loop():
         # A single-threaded process with no loop running forks safely, and a
-        # forked worker starts at once, with everything already imported.
+        # forked worker starts at once, with everything already imported:
+        # the parser too, imported here once for all workers.
+        import community.normalize  # noqa: F401, PLC0415
+
         context = multiprocessing.get_context("fork")
     else:
         # Otherwise workers fork from a clean server process, never from this
