@@ -373,6 +373,24 @@ def aggregate(c, force=False, only=None, settings=None):
     )
 
 
+@task(
+    help={
+        "fix": "Write permanent redirects (301/308) into feeds.toml, after asking",
+        "yes": "With --fix: write without asking (for scripts)",
+        "settings": "Settings file (default: pelicanconf.py)",
+    }
+)
+def feeds_check(c, fix=False, yes=False, settings=None):
+    """Fetch every community feed; list dead and moved ones (exit 1 if any)."""
+    from piazza.community import check
+
+    fine = _community(
+        "feeds-check", check, ROOT / (settings or CONFIG["settings_base"]), fix, yes
+    )
+    if not fine:
+        raise Exit(code=1)
+
+
 @task(help={"file": "An OPML file exported from a feed reader"})
 def feeds_import(c, file):
     """Add the subscriptions of an OPML file to content/community/feeds.toml."""
@@ -386,7 +404,7 @@ def _community(name, action, *args):
     from community.errors import CommunityError
 
     try:
-        action(*args)
+        return action(*args)
     except CommunityError as exc:
         raise Exit(f"{name}: {exc}", code=1) from None
 

@@ -524,12 +524,14 @@ def test_the_first_run_starts_from_the_shipped_snapshot(tmp_path, server):
     assert len(entries(tmp_path, "officina-rossi")) == 3
 
 
-def _invoke(*args: str) -> subprocess.CompletedProcess:
+def _invoke(*args: str, answer: str = "") -> subprocess.CompletedProcess:
+    """Run an invoke task as the editor would; ``answer`` is what they type."""
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", "TERM": "dumb"}
     return subprocess.run(
         [sys.executable, "-m", "invoke", "-r", str(ROOT), *args],
         cwd=ROOT,
         env=env,
+        input=answer,
         capture_output=True,
         text=True,
         timeout=120,
@@ -609,3 +611,61 @@ def test_undated_entries_keep_their_feeds_order(tmp_path, server):
     held = entries(tmp_path, "senza-date")
     assert [e.title for e in held] == titles
     assert {e.date for e in held} == {NOW}
+
+
+WARM_RUN = """
+import json, sys
+from datetime import datetime
+from pathlib import Path
+plugins, tmp, now = sys.argv[1:]
+sys.path.insert(0, plugins)
+from community.aggregate import run_aggregate
+from community.settings import CommunitySettings
+from community.subscriptions import load_subscriptions
+settings = CommunitySettings.from_pelican(
+    {"PATH": f"{tmp}/content", "COMMUNITY_CACHE_DIR": f"{tmp}/cache"}, root=Path(tmp)
+)
+subs = load_subscriptions(settings.feeds_file)
+report = run_aggregate(subs, settings, now=datetime.fromisoformat(now))
+print(report.feeds[0].status, "feedparser" in sys.modules,
+      "community.normalize" in sys.modules)
+"""
+
+
+def test_a_run_where_every_feed_answers_304_loads_no_parser(tmp_path, server):
+    url = server.fixture("/validated", "rss2.xml", validators=True)
+    subscribe(tmp_path, {"name": "Officina Rossi", "url": url})
+    aggregate(tmp_path)  # the first run reads the body and keeps the ETag
+    # The next run, in a fresh process with only the plugin on its path.
+    later = (NOW + timedelta(days=1)).isoformat()
+    proc = subprocess.run(
+        [sys.executable, "-c", WARM_RUN, str(ROOT / "plugins"), str(tmp_path), later],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["not", "modified", "False", "False"]
+    assert len(server.requests_for("/validated")) == 2
+
+
+def test_a_permalink_is_the_identity_only_without_a_guid_and_always_made_safe(
+    tmp_path, server
+):
+    url = server.route(
+        "/permalinks",
+        body=rss(
+            "<item><title>Senza guid</title><link>/giro/1</link>"
+            "<pubDate>Fri, 20 Nov 2026 10:00:00 +0000</pubDate></item>",
+            "<item><title>Con guid</title><guid>https://conti.example/2</guid>"
+            "<link>javascript:alert(1)</link>"
+            "<pubDate>Thu, 19 Nov 2026 10:00:00 +0000</pubDate></item>",
+        ),
+    )
+    subscribe(tmp_path, {"name": "Permalinks", "url": url})
+    aggregate(tmp_path)
+    held = {e.title: e for e in entries(tmp_path, "permalinks")}
+    assert held["Senza guid"].id == held["Senza guid"].link == server.url("/giro/1")
+    assert held["Con guid"].id == "https://conti.example/2"
+    assert held["Con guid"].link is None

@@ -30,7 +30,6 @@ from community.cache import Cache, Meta
 from community.errors import CommunityError
 from community.fetch import FetchRequest, FetchResult, Outcome, fetch_each
 from community.model import FeedState, Subscription
-from community.normalize import NotAFeed, candidates, merge, parse_feed
 from community.settings import CommunitySettings, Rules
 from wording import counted
 
@@ -135,6 +134,8 @@ def succeeded(
         last_success=now,
         last_status=result.status,
         failures=0,
+        failing_since=None,
+        quarantined=False,
         next_attempt=None,
         **changes,
     )
@@ -156,11 +157,19 @@ def failed(
     Each consecutive failure doubles the wait (from ``rules.backoff`` up to
     ``rules.backoff_max``); a server's Retry-After, within the maximum, wins.
     A rate limit (``count=False``) waits without counting as a failure.
+    After ``rules.quarantine_after`` failures in a row the feed is in
+    quarantine: it waits ``rules.quarantine_retry`` (a day) between tries.
     """
     failures = state.failures + 1 if count else state.failures
+    since = state.failing_since if state.failures else None
+    if count and since is None:
+        since = now
+    quarantined = state.quarantined or (count and failures >= rules.quarantine_after)
     wait = min(rules.backoff * 2 ** max(failures - 1, 0), rules.backoff_max)
     if retry_after is not None:
         wait = min(max(retry_after, 1.0), rules.backoff_max)
+    if quarantined and count:
+        wait = rules.quarantine_retry
     return replace(
         state,
         moved_to=moved_to or state.moved_to,
@@ -169,8 +178,24 @@ def failed(
         last_error=error,
         last_error_at=now,
         failures=failures,
+        failing_since=since,
+        quarantined=quarantined,
         next_attempt=now + timedelta(seconds=wait),
     )
+
+
+def _next_try(before: FeedState, after: FeedState) -> str:
+    """ "; next try after ..." for a failure's message, saying when it put the
+    feed into quarantine."""
+    when = _when(after.next_attempt)
+    if after.quarantined and not before.quarantined:
+        return (
+            f"; in quarantine after {counted(after.failures, 'error')} in a row "
+            f"since {_when(after.failing_since)}: tried once a day, next after {when}"
+        )
+    if after.quarantined:
+        return f"; still in quarantine, next try after {when}"
+    return f"; next try after {when}"
 
 
 def record_answer(
@@ -214,7 +239,7 @@ def record_answer(
             moved_to=result.moved_to,
         )
         status = Status.RATE_LIMITED
-        message = f"{result.error}; next try after {_when(new_state.next_attempt)}"
+        message = f"{result.error}{_next_try(state, new_state)}"
     else:
         new_state = failed(
             state,
@@ -226,7 +251,7 @@ def record_answer(
             moved_to=result.moved_to,
         )
         status = Status.FAILED
-        message = f"{result.error}; next try after {_when(new_state.next_attempt)}"
+        message = f"{result.error}{_next_try(state, new_state)}"
     cache.save_state(sub.slug, new_state)
     return FeedReport(
         **report, status=status, message=message, moved_to=new_state.moved_to
@@ -241,6 +266,15 @@ def process_body(
     Runs in a worker process when there are many feeds: it takes and returns
     plain picklable data, and touches only this feed's files.
     """
+    # Imported at the first body: a run where every feed answers 304 needs
+    # no parser (feedparser, chardet, the sanitiser) at all.
+    from community.normalize import (  # noqa: PLC0415
+        NotAFeed,
+        candidates,
+        merge,
+        parse_feed,
+    )
+
     cache, now, rules = Cache(run.cache_dir), run.now, run.rules
     body = result.body or b""
     body_hash = hashlib.sha256(body).hexdigest()
@@ -272,7 +306,7 @@ def process_body(
         return FeedReport(
             **base,
             status=Status.FAILED,
-            message=f"{exc}; next try after {_when(new_state.next_attempt)}",
+            message=f"{exc}{_next_try(state, new_state)}",
             entries_held=state.entries_held,
             moved_to=new_state.moved_to,
         )
@@ -350,6 +384,12 @@ def dropped_words(
 def _skip_reason(state: FeedState, now: datetime) -> str | None:
     if state.gone:
         return "gone (410): not fetched; remove it from feeds.toml or change its URL"
+    if state.quarantined and state.next_attempt and state.next_attempt > now:
+        since = f" since {_when(state.failing_since)}" if state.failing_since else ""
+        return (
+            f"in quarantine ({counted(state.failures, 'error')} in a row{since}): "
+            f"next try after {_when(state.next_attempt)}"
+        )
     if state.next_attempt and state.next_attempt > now:
         why = (
             f"after {counted(state.failures, 'error')}"
@@ -423,7 +463,7 @@ def run_aggregate(
         fold = _fetch_and_fold(
             due, run, settings, transport=transport, on_feed=on_feed, pool=early
         )
-        for report in _run_coroutine(fold):
+        for report in run_coroutine(fold):
             reports[report.slug] = report
     cache.save_meta(Meta(generated_at=now))
     ordered = tuple(reports[s.slug] for s in subscriptions if s.slug in reports)
@@ -440,7 +480,7 @@ def _in_event_loop() -> bool:
     return True
 
 
-def _run_coroutine(coroutine):
+def run_coroutine(coroutine):
     """asyncio.run, also from a thread whose event loop is already running
     (a notebook, or Playwright's sync API in the test session): then the run
     gets a thread, and a loop, of its own."""
@@ -476,13 +516,16 @@ def _wants_pool(settings: CommunitySettings, due: Sequence[object]) -> bool:
 def _pool(workers: int, jobs: int) -> Executor:
     if threading.active_count() == 1 and not _in_event_loop():
         # A single-threaded process with no loop running forks safely, and a
-        # forked worker starts at once, with everything already imported.
+        # forked worker starts at once, with everything already imported:
+        # the parser too, imported here once for all workers.
+        import community.normalize  # noqa: F401, PLC0415
+
         context = multiprocessing.get_context("fork")
     else:
         # Otherwise workers fork from a clean server process, never from this
         # one with its threads, event loop and sockets.
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["community.aggregate"])
+        context.set_forkserver_preload(["community.aggregate", "community.normalize"])
     pool = ProcessPoolExecutor(max_workers=min(workers, jobs), mp_context=context)
     pool.submit(int)  # starts the workers now, not at the first real job
     return pool

@@ -127,7 +127,13 @@ def entry_from_json(data: dict[str, Any]) -> Entry:
     )
 
 
-_STATE_TIMES = {"last_attempt", "last_success", "last_error_at", "next_attempt"}
+_STATE_TIMES = {
+    "last_attempt",
+    "last_success",
+    "last_error_at",
+    "next_attempt",
+    "failing_since",
+}
 
 
 def state_to_json(state: FeedState) -> dict[str, Any]:
@@ -209,6 +215,10 @@ class Cache:
         except (KeyError, TypeError, ValueError) as exc:
             logger.info("community: ignoring damaged state of %s (%s)", slug, exc)
             return FeedState(url=url)
+        if state.url != url and state.moved_to == url:
+            # The editor wrote the permanent redirect into feeds.toml
+            # (`invoke feeds-check --fix`): same feed, same validators.
+            return replace(state, url=url, moved_to=None)
         if state.url != url:
             return FeedState(
                 url=url,

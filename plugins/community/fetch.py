@@ -11,7 +11,9 @@ Every problem becomes a :class:`FetchResult` with a readable ``error``.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
+import socket
 import ssl
 import time
 import zlib
@@ -74,10 +76,26 @@ class FetchResult:
     retry_after: float | None = None  # seconds the server asked us to wait
     error: str | None = None
     elapsed: float = 0.0
+    # Every redirect followed, in order: (its HTTP status, where it led).
+    redirects: tuple[tuple[int, str], ...] = ()
+    # A redirect not followed because of where it leads (not http(s), or
+    # from the public web into a private network).
+    refused_redirect: str | None = None
 
 
 class _Abort(Exception):
     """Stops one fetch with a message for the editor (never leaves this module)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        redirects: tuple[tuple[int, str], ...] = (),
+        refused: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.redirects = redirects
+        self.refused = refused
 
 
 # --- Bounded decoding ---------------------------------------------------------
@@ -268,7 +286,7 @@ def _origin(url: str) -> str:
 
 
 class _Clients:
-    """One client per origin, sharing one TLS context.
+    """One client per origin, https ones sharing one TLS context.
 
     httpcore's pool does work quadratic in its connections on every request
     it queues or finishes; a pool per host stays as small as the per-host
@@ -280,7 +298,11 @@ class _Clients:
     ) -> None:
         self.limits = limits
         self.transport = transport
-        self.ssl_context = httpx.create_ssl_context() if transport is None else None
+        self.ssl_context: ssl.SSLContext | None = None  # made at the first https
+        self.plain_context: ssl.SSLContext | None = None
+        # Host names are looked up to check redirects only on the real network
+        # (a test transport's hosts need not exist).
+        self.resolve = transport is None
         self.clients: dict[str, httpx.AsyncClient] = {}
 
     def for_url(self, url: str) -> httpx.AsyncClient:
@@ -291,9 +313,25 @@ class _Clients:
                 self.limits,
                 self.transport,
                 connections=self.limits.per_host,
-                ssl_context=self.ssl_context,
+                ssl_context=self._tls(origin),
             )
         return client
+
+    def _tls(self, origin: str) -> ssl.SSLContext | None:
+        """The shared, verifying TLS context for an https origin (loading the
+        CA certificates costs tens of milliseconds: only once, and only when
+        a feed is on https). A client for an http origin only ever speaks
+        plain HTTP to it (redirects elsewhere go through their origin's
+        client): it gets a context that trusts no certificate at all."""
+        if self.transport is not None:
+            return None
+        if not origin.startswith("https:"):
+            if self.plain_context is None:
+                self.plain_context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            return self.plain_context
+        if self.ssl_context is None:
+            self.ssl_context = httpx.create_ssl_context()
+        return self.ssl_context
 
     async def aclose(self) -> None:
         await asyncio.gather(*(c.aclose() for c in self.clients.values()))
@@ -305,13 +343,14 @@ async def fetch_feed(
     """Fetch one feed within ``limits``; every failure is a FAILED result."""
     started = time.monotonic()
 
-    def failed(message: str) -> FetchResult:
+    def failed(message: str, **details) -> FetchResult:
         return FetchResult(
             request.key,
             request.url,
             Outcome.FAILED,
             error=message,
             elapsed=time.monotonic() - started,
+            **details,
         )
 
     try:
@@ -328,7 +367,7 @@ async def fetch_feed(
     except (httpx.InvalidURL, ValueError) as exc:
         return failed(f"invalid address: {exc}")
     except _Abort as exc:
-        return failed(str(exc))
+        return failed(str(exc), redirects=exc.redirects, refused_redirect=exc.refused)
     except OSError as exc:
         return failed(f"network error: {exc}")
     except Exception as exc:
@@ -351,6 +390,8 @@ async def _follow(
     visited = {url}
     permanent = True
     moved_to = None
+    hops: list[tuple[int, str]] = []
+    origin_network: str | None = None
     for _hop in range(limits.max_redirects + 1):
         client = clients.for_url(url)
         async with client.stream("GET", url, headers=headers) as response:
@@ -358,19 +399,75 @@ async def _follow(
             if status in REDIRECTS:
                 location = response.headers.get("location", "").strip()
                 if not location:
-                    raise _Abort(f"HTTP {status} redirect without a Location")
+                    raise _Abort(
+                        f"HTTP {status} redirect without a Location",
+                        redirects=tuple(hops),
+                    )
                 target = urljoin(str(response.url), location)
                 if urlsplit(target).scheme not in ("http", "https"):
-                    raise _Abort(f"redirect to a non-web address: {target}")
+                    raise _Abort(
+                        f"redirect to a non-web address: {target}",
+                        redirects=tuple(hops),
+                        refused=target,
+                    )
                 if target in visited:
-                    raise _Abort(f"redirect loop: {url} sends back to {target}")
+                    raise _Abort(
+                        f"redirect loop: {url} sends back to {target}",
+                        redirects=tuple(hops),
+                    )
+                if origin_network is None:
+                    origin_network = await network_of(request.url, clients.resolve)
+                network = await network_of(target, clients.resolve)
+                if network not in ("public", "unknown", origin_network):
+                    raise _Abort(
+                        f"redirect to a {network} address: {target} "
+                        f"(from the {origin_network} address {request.url}); "
+                        "not followed",
+                        redirects=tuple(hops),
+                        refused=target,
+                    )
                 permanent = permanent and status in PERMANENT_REDIRECTS
                 moved_to = target if permanent else moved_to
+                hops.append((status, target))
                 visited.add(target)
                 url = target
                 continue
-            return await _final(request, response, limits, moved_to)
-    raise _Abort(f"more than {limits.max_redirects} redirects (last: {url})")
+            result = await _final(request, response, limits, moved_to)
+            return replace(result, redirects=tuple(hops))
+    raise _Abort(
+        f"more than {limits.max_redirects} redirects (last: {url})",
+        redirects=tuple(hops),
+    )
+
+
+async def network_of(url: str, resolve: bool = True) -> str:
+    """Which network an http(s) URL's host is in: "loopback", "private" (any
+    address that is not on the public internet: RFC 1918, link-local, unique
+    local, reserved), "public", or "unknown" (a name that does not resolve,
+    or ``resolve`` is false and the host is a name, not an address)."""
+    host = (urlsplit(url).hostname or "").strip("[]")
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+            return "loopback"
+        if not resolve:
+            return "unknown"
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError):
+            return "unknown"
+        addresses = [
+            ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos
+        ]
+    if not addresses:
+        return "unknown"
+    if any(a.is_loopback for a in addresses):
+        return "loopback"
+    if any(not a.is_global for a in addresses):
+        return "private"
+    return "public"
 
 
 async def _final(

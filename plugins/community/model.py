@@ -132,6 +132,9 @@ class FeedState:
     last_error: str | None = None
     last_error_at: datetime | None = None
     failures: int = 0  # consecutive
+    failing_since: datetime | None = None  # the first of those failures
+    # Failed COMMUNITY_QUARANTINE_AFTER times in a row: tried once a day.
+    quarantined: bool = False
     next_attempt: datetime | None = None  # backing off until then
     entries_held: int = 0
     # What its last parsed fetch left out, and why.

@@ -12,15 +12,17 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from html import escape
 from time import struct_time
 from typing import Any
 
 import feedparser
 
+from community import feedparser_speed
 from community.encoding import decode_feed
 from community.model import Entry, FeedEntries, Media, MediaKind, Subscription
 from community.settings import Rules
@@ -43,6 +45,8 @@ MAX_CATEGORIES = 12
 # No feed is older than the web's syndication formats; earlier dates are junk.
 EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
 _LANG = re.compile(r"^[a-z]{2,3}\b")
+
+feedparser_speed.install()
 
 
 class NotAFeed(ValueError):
@@ -73,7 +77,6 @@ class Candidate:
 
     id: str
     title: str
-    link: str | None
     date: datetime | None  # None: the feed gave none (or nonsense)
     author: str | None
     categories: tuple[str, ...]
@@ -82,6 +85,13 @@ class Candidate:
     raw: Mapping[str, Any] = field(repr=False, compare=False)
     base: str = field(repr=False, compare=False, default="")
     excerpt_length: int = field(repr=False, compare=False, default=320)
+    feed_url: str = field(repr=False, compare=False, default="")
+
+    @cached_property
+    def link(self) -> str | None:
+        """Its permalink, made safe: only for the entries kept (and those
+        without a GUID, whose identity it is)."""
+        return safe_url(self.raw.get("link"), self.feed_url)
 
     def entry(self, feed: str, first_seen: datetime) -> Entry:
         """The entry to keep, its date clamped to when we first saw it."""
@@ -171,7 +181,9 @@ def _date(raw: Mapping[str, Any]) -> datetime | None:
     return None
 
 
-def _identity(raw: Mapping[str, Any], feed: str, link: str | None, text: str) -> str:
+def _identity(
+    raw: Mapping[str, Any], feed: str, link: Callable[[], str | None], text: str
+) -> str:
     """A stable key for an entry, used to recognise it across fetches and feeds.
 
     A GUID that looks globally unique (a URL, a URN, a tag: URI) is used as
@@ -185,8 +197,9 @@ def _identity(raw: Mapping[str, Any], feed: str, link: str | None, text: str) ->
         if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:\S", guid):
             return guid
         return f"{feed}#{guid}"
-    if link:
-        return link
+    permalink = link()
+    if permalink:
+        return permalink
     digest = hashlib.sha256(f"{feed}\0{text}".encode()).hexdigest()[:32]
     return f"{feed}#sha256:{digest}"
 
@@ -296,7 +309,6 @@ def candidates(
     ids: set[str] = set()
     feed_lang = sub.lang or parsed.language
     for position, raw in enumerate(parsed.entries):
-        link = safe_url(raw.get("link"), base_url)
         text, detail = _best_text(raw)
         # Relative links resolve against the content's xml:base (feedparser
         # made it absolute), else the feed's address.
@@ -304,7 +316,14 @@ def candidates(
         title = plain_text(raw.get("title"))
         if (raw.get("title_detail") or {}).get("type") == "text/plain":
             title = " ".join(clean_text(str(raw.get("title") or "")).split())
-        entry_id = _identity(raw, sub.slug, link, f"{title}\0{text}")
+        # The permalink is made safe here only when it is the identity (no
+        # GUID); otherwise only for the entries kept (Candidate.link).
+        entry_id = _identity(
+            raw,
+            sub.slug,
+            lambda: safe_url(raw.get("link"), base_url),  # noqa: B023 - called now
+            f"{title}\0{text}",
+        )
         if entry_id in ids:
             continue
         ids.add(entry_id)
@@ -319,7 +338,6 @@ def candidates(
             Candidate(
                 id=entry_id,
                 title=_shorten(title, TITLE_LENGTH),
-                link=link,
                 date=_date(raw),
                 author=author,
                 categories=tuple(categories[:MAX_CATEGORIES]),
@@ -328,6 +346,7 @@ def candidates(
                 raw=raw,
                 base=base,
                 excerpt_length=rules.excerpt_length,
+                feed_url=base_url,
             )
         )
     return result

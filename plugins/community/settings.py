@@ -46,6 +46,12 @@ DEFAULTS: dict[str, Any] = {
     # consecutive error, up to the maximum (a Retry-After header wins).
     "COMMUNITY_BACKOFF": 1800,
     "COMMUNITY_BACKOFF_MAX": 86400,
+    # A feed failing this many times in a row goes into quarantine: it is then
+    # tried once every COMMUNITY_QUARANTINE_RETRY seconds (a day), not every
+    # run, is listed first on the status page, and leaves quarantine on its
+    # first success (`invoke aggregate --force` tries it at once).
+    "COMMUNITY_QUARANTINE_AFTER": 5,
+    "COMMUNITY_QUARANTINE_RETRY": 86400,
     # Normalising: entries older than this drop off the site.
     "COMMUNITY_MAX_AGE_DAYS": 365,
     # A newly added feed contributes at most its newest few entries.
@@ -103,6 +109,8 @@ class Rules:
     excerpt_length: int = DEFAULTS["COMMUNITY_EXCERPT_LENGTH"]
     backoff: float = DEFAULTS["COMMUNITY_BACKOFF"]
     backoff_max: float = DEFAULTS["COMMUNITY_BACKOFF_MAX"]
+    quarantine_after: int = DEFAULTS["COMMUNITY_QUARANTINE_AFTER"]
+    quarantine_retry: float = DEFAULTS["COMMUNITY_QUARANTINE_RETRY"]
 
 
 @dataclass(frozen=True)
@@ -158,6 +166,8 @@ class CommunitySettings:
             excerpt_length=_integer(value, "COMMUNITY_EXCERPT_LENGTH"),
             backoff=_number(value, "COMMUNITY_BACKOFF", minimum=0),
             backoff_max=_number(value, "COMMUNITY_BACKOFF_MAX", minimum=0),
+            quarantine_after=_integer(value, "COMMUNITY_QUARANTINE_AFTER"),
+            quarantine_retry=_number(value, "COMMUNITY_QUARANTINE_RETRY", minimum=0),
         )
         workers = _integer(value, "COMMUNITY_WORKERS", minimum=0) or (
             os.cpu_count() or 1

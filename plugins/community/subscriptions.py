@@ -23,7 +23,7 @@ import json
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -381,6 +381,70 @@ def import_opml(
         parse_subscriptions(new, feeds_file)  # never write a file we can't read
         write_atomically(feeds_file, new.encode("utf-8"))
     return ImportReport(tuple(added), tuple(skipped))
+
+
+@dataclass(frozen=True)
+class MoveReport:
+    """What applying permanent redirects to feeds.toml did."""
+
+    applied: tuple[tuple[str, str], ...]  # (old url, new url)
+    skipped: tuple[tuple[str, str, str], ...]  # (old url, new url, why)
+
+
+def apply_moves(feeds_file: Path, moves: Mapping[str, str]) -> MoveReport:
+    """Give each feed whose ``url`` is a key of ``moves`` the new address.
+
+    The file is edited with tomlkit, which keeps everything else as written:
+    comments (a comment after the url too), order, blank lines, quoting. A
+    new address that another feed already has (or that two feeds would move
+    to) is skipped with why, as a feeds.toml that would not load is never
+    written. The write is atomic.
+    """
+    # Imported here: only this command needs it, not every aggregate run.
+    import tomlkit  # noqa: PLC0415
+    import tomlkit.exceptions  # noqa: PLC0415
+    import tomlkit.items  # noqa: PLC0415
+
+    text = read_text(feeds_file, CommunityError)
+    if text is None:
+        raise CommunityError("no such file: nothing to update", path=feeds_file)
+    existing = parse_subscriptions(text, feeds_file)  # file:line for a bad file
+    try:
+        document = tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as exc:
+        raise CommunityError(
+            f"not valid TOML: {exc}", path=feeds_file, line=exc.line
+        ) from None
+    taken = {url_key(s.url) for s in existing if s.url not in moves}
+    applied: list[tuple[str, str]] = []
+    skipped: list[tuple[str, str, str]] = []
+    for table in document.get("feeds", []):
+        old = str(table.get("url", "")).strip()
+        new = moves.get(old)
+        if new is None:
+            continue
+        if not is_http_url(new):
+            skipped.append((old, new, "not an http(s) address"))
+            continue
+        if url_key(new) in taken:
+            skipped.append((old, new, "another feed in feeds.toml has that URL"))
+            taken.add(url_key(old))
+            continue
+        taken.add(url_key(new))
+        item = table["url"]
+        literal = (
+            isinstance(item, tomlkit.items.String)
+            and item.type.is_literal()
+            and "'" not in new
+            and not item.type.is_multiline()
+        )
+        table["url"] = tomlkit.string(new, literal=literal)
+        applied.append((old, new))
+    if applied:
+        updated = tomlkit.dumps(document)
+        parse_subscriptions(updated, feeds_file)  # never write a file we can't read
+        write_atomically(feeds_file, updated.encode("utf-8"))
+    return MoveReport(tuple(applied), tuple(skipped))
 
 
 def toml_string(value: str) -> str:

@@ -69,6 +69,7 @@ class SourcePage:
 
 class Health(StrEnum):
     OK = "ok"
+    QUARANTINED = "quarantined"
     NEVER = "never fetched"
     FAILING = "failing"
     REDIRECTED = "redirected"
@@ -76,7 +77,14 @@ class Health(StrEnum):
 
 
 # Problems first on the status page, the worst first.
-SEVERITY = (Health.FAILING, Health.GONE, Health.REDIRECTED, Health.NEVER, Health.OK)
+SEVERITY = (
+    Health.QUARANTINED,
+    Health.FAILING,
+    Health.GONE,
+    Health.REDIRECTED,
+    Health.NEVER,
+    Health.OK,
+)
 
 
 @dataclass(frozen=True)
@@ -161,6 +169,8 @@ class CommunityView:
 def health(state: FeedState) -> Health:
     if state.gone:
         return Health.GONE
+    if state.quarantined:
+        return Health.QUARANTINED
     if state.failures:
         return Health.FAILING
     if state.moved_to:
