@@ -25,6 +25,7 @@ import logging
 import os
 import re
 import sys
+import time
 from collections import Counter
 from importlib import metadata
 from pathlib import Path
@@ -172,11 +173,38 @@ def _loader_fingerprint(environment: Any) -> str:
 
 
 # ---------------------------------------------------------------- pages
+def _view(keyer: Keyer, values: dict[str, Any]) -> dict[str, Any]:
+    """What of a template context goes in a key. Each publish builds into a
+    new folder: where a page is written is not what it shows (a page that
+    shows it is not kept)."""
+    view = dict(values)
+    if "OUTPUT_PATH" in view:
+        view["OUTPUT_PATH"] = None
+    for name in UNORDERED:
+        if isinstance(view.get(name), dict | list):
+            view[name] = keyer.unordered(view[name])
+    return view
+
+
+def _base_digest(keyer: Keyer, context: dict[str, Any]) -> bytes:
+    """The digest of the context a generator hands the writer, once per
+    context (each page's own values are digested apart); finish() checks
+    that none changed after."""
+    bases = _state["bases"]
+    known = bases.get(id(context))
+    if known is not None and known[0] is context and known[1] == len(context):
+        return known[2]
+    value = keyer.digest(_view(keyer, context))
+    bases[id(context)] = (context, len(context), value)
+    return value
+
+
 class KeptTemplate:
     """A template whose render() returns the kept page when it may."""
 
-    def __init__(self, template: Any) -> None:
+    def __init__(self, template: Any, context: dict[str, Any]) -> None:
         self._template = template
+        self._context = context
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._template, name)
@@ -186,15 +214,18 @@ class KeptTemplate:
         store: Store = _state["store"]
         counts: Counter = _state["counts"]
         template = self._template
-        # Each publish builds into a new folder; where the page is written
-        # is not what it shows (a page that does show it is not kept).
+        started = time.perf_counter()
         output = localcontext.get("OUTPUT_PATH")
-        view = {**localcontext, "OUTPUT_PATH": None}
         try:
-            for name in UNORDERED:
-                if isinstance(view.get(name), dict | list):
-                    view[name] = keyer.unordered(view[name])
-            page = keyer.digest(view)
+            base = _base_digest(keyer, self._context)
+            shared = self._context
+            missing = object()
+            delta = {
+                name: value
+                for name, value in localcontext.items()
+                if shared.get(name, missing) is not value
+            }
+            page = keyer.digest(_view(keyer, delta))
             every = keyer.contents_digest()
         except Unkeyable as exc:
             counts["unkeyable"] += 1
@@ -207,6 +238,7 @@ class KeptTemplate:
                     _loader_fingerprint(template.environment).encode(),
                     str(template.name).encode(),
                     str(localcontext.get("output_file")).encode(),
+                    base,
                     page,
                     every,
                 )
@@ -217,7 +249,9 @@ class KeptTemplate:
             text = store.read(key, entry)
             if text is not None:
                 counts["kept"] += 1
+                _state["seconds"] += time.perf_counter() - started
                 return text
+        _state["seconds"] += time.perf_counter() - started
         _reading.append(set())
         try:
             text = template.render(localcontext)
@@ -255,8 +289,12 @@ class KeepingWriter(Writer):
     """Pelican's writer, with pages kept between builds (see the module)."""
 
     def write_file(self, name: Any, template: Any, context: Any, *args, **kwargs):
-        if _state.get("store") is not None and template is not None:
-            template = KeptTemplate(template)
+        if (
+            _state.get("store") is not None
+            and template is not None
+            and isinstance(context, dict)
+        ):
+            template = KeptTemplate(template, context)
         return super().write_file(name, template, context, *args, **kwargs)
 
 
@@ -308,6 +346,8 @@ def configure(pelican_object: Any) -> None:
         loaders={},
         counts=Counter(),
         why=Counter(),
+        seconds=0.0,
+        bases={},
     )
 
 
@@ -337,7 +377,17 @@ def finish(pelican_object: Any) -> None:
     store: Store | None = _state.get("store")
     if store is None:
         return
-    changed = _state["keyer"].verify()
+    started = time.perf_counter()
+    keyer = _state["keyer"]
+    changed = keyer.verify()
+    fresh = Keyer(_is_content, _token, _is_wrapper)
+    for context, _, value in _state["bases"].values():
+        try:
+            if fresh.digest(_view(fresh, context)) != value:
+                changed.append("the template context")
+        except Unkeyable:
+            changed.append("the template context")
+    verified = time.perf_counter() - started
     if changed:
         store.forget()
         logger.error(
@@ -349,12 +399,21 @@ def finish(pelican_object: Any) -> None:
         )
         return
     counts = _state["counts"]
-    store.save({name: counts[name] for name in ("kept", "rendered", "unkeyable")})
+    figures: dict[str, Any] = {
+        name: counts[name] for name in ("kept", "rendered", "unkeyable")
+    }
+    figures.update(
+        key_seconds=round(_state["seconds"], 2), verify_seconds=round(verified, 2)
+    )
+    store.save(figures)
     logger.info(
-        "rendercache: %d pages kept, %d rendered, %d not keyable",
+        "rendercache: %d pages kept, %d rendered, %d not keyable "
+        "(keys %.1f s, verified in %.1f s)",
         counts["kept"],
         counts["rendered"],
         counts["unkeyable"],
+        _state["seconds"],
+        verified,
     )
     for why, count in _state["why"].most_common(5):
         logger.info("rendercache: %d pages not keyable: %s", count, why)

@@ -53,10 +53,29 @@ class Unkeyable(Exception):
 
 
 def _h(*parts: bytes) -> bytes:
-    digest = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        digest.update(part)
-    return digest.digest()
+    return hashlib.blake2b(b"".join(parts), digest_size=16).digest()
+
+
+# Values that can't change once made: their digests need no second look.
+IMMUTABLE = (
+    str,
+    bytes,
+    int,
+    float,
+    complex,
+    type(None),
+    datetime.date,
+    datetime.time,
+    datetime.timedelta,
+    datetime.tzinfo,
+    decimal.Decimal,
+    PurePath,
+    re.Pattern,
+    enum.Enum,
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    type,
+)
 
 
 def _name(obj: Any) -> bytes:
@@ -78,7 +97,10 @@ class Keyer:
         self._is_content = is_content
         self._content_token = content_token
         self._is_wrapper = is_wrapper
-        self._memo: dict[int, tuple[Any, bytes]] = {}
+        self._memo: dict[int, tuple[Any, bytes, bool]] = {}
+        # Mutable values whose remembered digest served again: verify() checks
+        # them (one digested once served only the page it was digested for).
+        self._reused: dict[int, tuple[Any, bytes, bool]] = {}
         self._unordered: dict[int, tuple[Any, bytes]] = {}
         self._active: set[int] = set()
         # Every content reached: token -> (object, digest of its fields).
@@ -93,9 +115,11 @@ class Keyer:
         key = id(obj)
         hit = self._memo.get(key)
         if hit is not None and hit[0] is obj:
+            if hit[2]:  # a value that could have changed since: verify it
+                self._reused[key] = hit
             return hit[1]
         value = self._compute(obj)
-        self._memo[key] = (obj, value)
+        self._memo[key] = (obj, value, not isinstance(obj, IMMUTABLE))
         return value
 
     def _compute(self, obj: Any) -> bytes:
@@ -210,7 +234,7 @@ class Keyer:
         """Values whose digest changed after it was taken (empty: none)."""
         fresh = Keyer(self._is_content, self._content_token, self._is_wrapper)
         changed = []
-        for obj, value in list(self._memo.values()):
+        for obj, value, _ in list(self._reused.values()):
             try:
                 if fresh.digest(obj) != value:
                     changed.append(_name(obj).decode())

@@ -83,7 +83,7 @@ class Store:
             return
         self.used[key] = Entry(bodies, digest)
 
-    def save(self, counts: dict[str, int]) -> None:
+    def save(self, counts: dict[str, float]) -> None:
         """Keep what this build used; remove the pages nothing names.
         ``counts`` (pages kept, rendered...) are recorded for the curious."""
         manifest = {
