@@ -78,9 +78,15 @@ IMMUTABLE = (
 )
 
 
+_NAMES: dict[type, bytes] = {}
+
+
 def _name(obj: Any) -> bytes:
     kind = obj if isinstance(obj, type) else type(obj)
-    return f"{kind.__module__}.{kind.__qualname__}".encode()
+    name = _NAMES.get(kind)
+    if name is None:
+        name = _NAMES[kind] = f"{kind.__module__}.{kind.__qualname__}".encode()
+    return name
 
 
 class Keyer:
@@ -124,10 +130,10 @@ class Keyer:
 
     def _compute(self, obj: Any) -> bytes:
         kind = type(obj)
-        if obj is None or kind in (bool, int, float, complex):
-            return _h(b"n", _name(obj), repr(obj).encode())
         if isinstance(obj, str):
             return _h(b"s", _name(obj), obj.encode("utf-8", "surrogatepass"))
+        if obj is None or kind in (bool, int, float, complex):
+            return _h(b"n", _name(obj), repr(obj).encode())
         if isinstance(obj, bytes | bytearray):
             return _h(b"b", bytes(obj))
         if isinstance(obj, datetime.date | datetime.time | datetime.timedelta):
