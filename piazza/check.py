@@ -27,7 +27,7 @@ import json
 import os
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -36,7 +36,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import feedparser
 from lxml import etree
 
-from piazza.search import BUNDLE, check_index
+from piazza.search import check_index
 from wording import counted
 
 DEFAULT_SIZE_BUDGET = 512 * 1024
@@ -190,23 +190,16 @@ class _Site:
     """The output folder as a set of files, and URL resolution against SITEURL."""
 
     def __init__(
-        self,
-        root: Path,
-        siteurl: str,
-        ignore_prefixes: Sequence[str],
-        *,
-        later: str | None = None,
+        self, root: Path, siteurl: str, ignore_prefixes: Sequence[str]
     ) -> None:
         self.root = root
         self.files: set[str] = set()
         self.dirs: set[str] = set()
-        # A top folder still being written (the search index), walked once
-        # it is done (add_later); what points into it is judged then.
-        self.later = f"{later}/" if later else None
-        self.deferred: list[
-            tuple[Kind, str, str, str, _Findings | _ReaderFindings]
-        ] = []
-        self.walk(root, skip=later)
+        for dirpath, dirnames, filenames in os.walk(root):
+            rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
+            prefix = "" if rel == "." else rel + "/"
+            self.dirs.update(prefix + d for d in dirnames)
+            self.files.update(prefix + name for name in filenames)
         self.siteurl = siteurl.rstrip("/")
         base = urlsplit(self.siteurl or _FAKE_BASE)
         self.scheme = base.scheme
@@ -218,32 +211,6 @@ class _Site:
         # Absolute URLs already known to resolve to a file (or not to be ours).
         self.good: set[str] = set()
         self._relative: dict[tuple[str, str], _Target | None] = {}
-
-    def walk(self, folder: Path, *, skip: str | None = None) -> None:
-        root = self.root
-        for dirpath, dirnames, filenames in os.walk(folder):
-            rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
-            prefix = "" if rel == "." else rel + "/"
-            if skip and prefix == "":
-                dirnames[:] = [d for d in dirnames if d != skip]
-            self.dirs.update(prefix + d for d in dirnames)
-            self.files.update(prefix + name for name in filenames)
-
-    def add_later(self) -> None:
-        """Walk the folder left out, and judge what pointed into it."""
-        if self.later is None:
-            return
-        folder = self.later.rstrip("/")
-        self.later = None
-        if (self.root / folder).is_dir():
-            self.dirs.add(folder)
-            self.walk(self.root / folder)
-        self._absolute.clear()
-        self._relative.clear()
-        for kind, rel, wanted, detail, sink in self.deferred:
-            if wanted not in self.files and f"{wanted}/index.html" not in self.files:
-                sink.error(kind, rel, detail)
-        self.deferred.clear()
 
     def page_url(self, rel: str) -> str:
         """The URL a file in the output is served at."""
@@ -346,14 +313,8 @@ def check_site(
     https_required: bool | None = None,
     ignore_prefixes: Sequence[str] = DEFAULT_IGNORE_PREFIXES,
     drafts: bool = False,
-    indexing: Callable[[], object] | None = None,
 ) -> CheckReport:
     """Check a built site in ``output_dir`` published at ``siteurl``.
-
-    With ``indexing``, the search index is still being written into
-    ``pagefind/`` (piazza/search.py's ``start_index``): the pages are checked
-    meanwhile, and ``indexing()``, which waits for it, is called before
-    anything under ``pagefind/`` is looked at (its error goes to the caller).
 
     Draft pages (``<html data-status="draft">``, which a development build
     writes and a production build never does) are left out unless ``drafts``:
@@ -369,9 +330,7 @@ def check_site(
         raise FileNotFoundError(f"{output_dir} is not a folder: build the site first")
     if https_required is None:
         https_required = siteurl.lower().startswith("https://")
-    site = _Site(
-        output_dir, siteurl, ignore_prefixes, later=BUNDLE if indexing else None
-    )
+    site = _Site(output_dir, siteurl, ignore_prefixes)
     found = _Findings()
     pending = _Pending()
     pages = skipped = 0
@@ -396,9 +355,6 @@ def check_site(
             rel.startswith("feeds/") or "/feeds/" in rel or rel.endswith("feed.json")
         ):
             pending.json_feeds.add(rel)
-    if indexing is not None:
-        indexing()
-        site.add_later()
     for rel in sorted(pending.xml_feeds):
         _check_xml_feed(site, rel, found)
     for rel in sorted(pending.json_feeds):
@@ -602,11 +558,7 @@ def _check_ref(
     if target is None:
         return
     if target.path is None:
-        detail = f"{shown} {ref}: no file {target.wanted} in the output"
-        if site.later and target.wanted.startswith(site.later):
-            site.deferred.append((kind, rel, target.wanted, detail, found))
-            return
-        found.error(kind, rel, detail)
+        found.error(kind, rel, f"{shown} {ref}: no file {target.wanted} in the output")
         return
     fragment = target.fragment
     if not fragment or fragment == "top" or not target.path.endswith(HTML_SUFFIXES):

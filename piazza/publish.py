@@ -42,7 +42,7 @@ from piazza.release import (
     release_name,
 )
 from piazza.s3target import S3Target, is_s3, open_s3
-from piazza.search import SearchIndexError, index_site, start_index
+from piazza.search import SearchIndexError, index_site
 from wording import counted
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,8 +53,7 @@ ENV_RSYNC = "PIAZZA_RSYNC"
 
 @dataclass(frozen=True)
 class Timings:
-    """Seconds spent in each step of a publish. ``check`` is the check and
-    the search index, made side by side (index_and_check)."""
+    """Seconds spent in each step of a publish."""
 
     build: float = 0.0
     check: float = 0.0
@@ -118,7 +117,7 @@ def _console(console: Console | None) -> Console:
     return console if console is not None else terminal.console()
 
 
-def build_pages(
+def build_site(
     output: Path,
     *,
     settings: Path,
@@ -126,7 +125,8 @@ def build_pages(
     overrides: Mapping[str, Any] | None = None,
     root: Path = ROOT,
 ) -> None:
-    """Build with Pelican in a subprocess into ``output`` (warnings are fatal)."""
+    """Build with Pelican in a subprocess into ``output`` (warnings are fatal),
+    then its search index (piazza/search.py)."""
     proc = run_pelican(
         output, settings=settings, content=content, overrides=overrides, root=root
     )
@@ -138,48 +138,12 @@ def build_pages(
             f"uploaded and the live site is unchanged. Fix what Pelican reports, "
             f"then publish again:\n{tail}"
         )
-
-
-def build_site(
-    output: Path,
-    *,
-    settings: Path,
-    content: Path | None = None,
-    overrides: Mapping[str, Any] | None = None,
-    root: Path = ROOT,
-) -> None:
-    """Build with Pelican in a subprocess into ``output`` (warnings are fatal),
-    then its search index (piazza/search.py)."""
-    build_pages(
-        output, settings=settings, content=content, overrides=overrides, root=root
-    )
     try:
         index_site(output)
     except SearchIndexError as exc:
-        raise PublishError(_unindexed(exc)) from None
-
-
-def _unindexed(exc: SearchIndexError) -> str:
-    return f"{exc}\nNothing was uploaded; the live site is unchanged."
-
-
-def index_and_check(
-    output: Path, siteurl: str, *, size_budget: int = DEFAULT_SIZE_BUDGET
-) -> CheckReport:
-    """Index the search with Pagefind while the pages are checked, on the
-    other core; the check then judges the index (piazza/check.py)."""
-    try:
-        indexing = start_index(output)
-    except SearchIndexError as exc:
-        raise PublishError(_unindexed(exc)) from None
-    try:
-        return check_site(
-            output, siteurl, size_budget=size_budget, indexing=indexing.wait
-        )
-    except SearchIndexError as exc:
-        raise PublishError(_unindexed(exc)) from None
-    finally:
-        indexing.stop()
+        raise PublishError(
+            f"{exc}\nNothing was uploaded; the live site is unchanged."
+        ) from None
 
 
 def read_siteurl(settings: Path, overrides: Mapping[str, Any] | None = None) -> str:
@@ -218,14 +182,12 @@ def publish(
         output = Path(tmp) / "output"
         started = time.perf_counter()
         with out.status("Building the site with the production settings…"):
-            build_pages(output, settings=settings, content=content, overrides=overrides)
+            build_site(output, settings=settings, content=content, overrides=overrides)
         built = time.perf_counter()
         built_at = datetime.now(UTC)
         siteurl = read_siteurl(settings, overrides)
-        with out.status(
-            "Indexing the search, checking links, assets, feeds and pages…"
-        ):
-            report = index_and_check(output, siteurl, size_budget=size_budget)
+        with out.status("Checking links, assets, feeds and pages…"):
+            report = check_site(output, siteurl, size_budget=size_budget)
         checked = time.perf_counter()
         if not report.ok:
             out.print(format_report(report), markup=False, highlight=False)

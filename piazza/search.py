@@ -111,75 +111,43 @@ def index_site(output: Path) -> SearchIndex:
     Any earlier bundle is replaced whole. SearchIndexError (with Pagefind's
     own words) if it fails.
     """
-    return start_index(output).wait()
-
-
-class Indexing:
-    """Pagefind at work on a built site (:func:`start_index`); :meth:`wait`
-    for the index. The pages are only read meanwhile, so they can be checked
-    on the other core (piazza/publish.py does)."""
-
-    def __init__(self, output: Path) -> None:
-        self.output = output
-        self.bundle = output / BUNDLE
-        if self.bundle.exists():
-            shutil.rmtree(self.bundle)
-        self._started = time.perf_counter()
-        self._proc = subprocess.Popen(
-            [str(pagefind_binary()), "--site", str(output), "--output-subdir", BUNDLE],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self._result: SearchIndex | None = None
-
-    def wait(self) -> SearchIndex:
-        """The index, once Pagefind is done; SearchIndexError if it failed."""
-        if self._result is not None:
-            return self._result
-        try:
-            said, _ = self._proc.communicate(timeout=TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.communicate()
-            raise SearchIndexError(
-                f"Pagefind did not finish indexing {self.output} in {TIMEOUT} s."
-            ) from None
-        seconds = time.perf_counter() - self._started
-        bundle = self.bundle
-        if self._proc.returncode != 0 or not (bundle / ENTRY).is_file():
-            tail = "\n".join((said or "").strip().splitlines()[-20:])
-            raise SearchIndexError(
-                f"Pagefind could not index {self.output} (exit "
-                f"{self._proc.returncode}); the search would be missing, so nothing "
-                f"goes live. It said:\n{tail}"
-            )
-        for name in UNUSED:
-            (bundle / name).unlink(missing_ok=True)
-        make_repeatable(bundle)
-        precompress(bundle)
-        languages = tuple(
-            LanguageIndex(lang, info["pages"], info["meta"])
-            for lang, info in read_entry(bundle).items()
-        )
-        self._result = SearchIndex(bundle, languages, folder_bytes(bundle), seconds)
-        return self._result
-
-    def stop(self) -> None:
-        """End Pagefind if it is still running (a publish that stopped early)."""
-        if self._proc.poll() is None:
-            self._proc.kill()
-            self._proc.communicate()
-
-
-def start_index(output: Path) -> Indexing:
-    """Start Pagefind on the built site in ``output``; ``.wait()`` for it."""
     output = Path(output)
     if not (output / "index.html").is_file():
         raise SearchIndexError(
             f"{output} has no index.html: build the site before indexing it."
         )
-    return Indexing(output)
+    bundle = output / BUNDLE
+    if bundle.exists():
+        shutil.rmtree(bundle)
+    started = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            [str(pagefind_binary()), "--site", str(output), "--output-subdir", BUNDLE],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise SearchIndexError(
+            f"Pagefind did not finish indexing {output} in {TIMEOUT} s."
+        ) from None
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0 or not (bundle / ENTRY).is_file():
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-20:])
+        raise SearchIndexError(
+            f"Pagefind could not index {output} (exit {proc.returncode}); the "
+            f"search would be missing, so nothing goes live. It said:\n{tail}"
+        )
+    for name in UNUSED:
+        (bundle / name).unlink(missing_ok=True)
+    make_repeatable(bundle)
+    precompress(bundle)
+    languages = tuple(
+        LanguageIndex(lang, info["pages"], info["meta"])
+        for lang, info in read_entry(bundle).items()
+    )
+    return SearchIndex(bundle, languages, folder_bytes(bundle), seconds)
 
 
 # Pagefind's data files: gzip around "pagefind_dcd" and a CBOR document.

@@ -392,35 +392,3 @@ def test_draft_pages_are_left_out_unless_drafts_are_asked_for(tmp_path):
     with_drafts = check_site(site, SITE, drafts=True)
     assert [f.page for f in with_drafts.errors] == ["bozze/x/index.html"]
     assert with_drafts.pages == 2 and with_drafts.drafts == 0
-
-
-def test_pages_are_checked_while_the_search_index_is_written(sample, tmp_path):
-    site = shutil.copytree(sample, tmp_path / "site")
-    siteurl = "https://www.officineardesia.example"
-    bundle = shutil.move(site / "pagefind", tmp_path / "bundle")
-    post = next(p for p in sorted(site.glob("20*/*/index.html")))
-    rel = post.relative_to(site).as_posix()
-    text = post.read_text(encoding="utf-8").replace(
-        "</main>",
-        f'<img src="{siteurl}/pagefind/pagefind.js" alt="">'
-        f'<img src="{siteurl}/pagefind/not-there.js" alt=""></main>',
-    )
-    post.write_text(text, encoding="utf-8")
-    waited = []
-
-    def indexing() -> None:  # the index lands once the pages are read
-        waited.append(len(waited))
-        shutil.move(bundle, site / "pagefind")
-
-    report = check_site(site, siteurl, indexing=indexing)
-    assert waited == [0]
-    missing = [f.detail for f in report.errors if f.page == rel]
-    assert len(missing) == 1 and "pagefind/not-there.js" in missing[0], missing
-    assert [f for f in report.errors if f.kind == Kind.SEARCH_INDEX] == []
-
-    def failed() -> None:
-        raise RuntimeError("Pagefind could not index the site")
-
-    shutil.rmtree(site / "pagefind")
-    with pytest.raises(RuntimeError, match="could not index"):
-        check_site(site, siteurl, indexing=failed)
