@@ -46,3 +46,10 @@ PLUGINS = [*PLUGINS, "compressed"]
 # it, files told apart by content hash), so a republish reads what changed.
 PLUGINS = [*PLUGINS, "readcache"]
 READ_CACHE = True
+
+# Pages rendered again only when something they show changed (plugins/
+# rendercache: each page kept under a key of its template, its context and
+# the fields of every post, with the bodies it read checked apart), so a
+# republish renders the changed post and the listings that show it.
+PLUGINS = [*PLUGINS, "rendercache"]
+RENDER_CACHE = True

@@ -176,7 +176,9 @@ def preview(c, serve=True, port=CONFIG["port"]):
     extra = (
         f"SITEURL='\"{url}\"' FEED_DOMAIN='\"{url}\"' "
         "DRAFT_SAVE_AS='\"bozze/{slug}/index.html\"' "
-        "DRAFT_LANG_SAVE_AS='\"bozze/{lang}/{slug}/index.html\"'"
+        "DRAFT_LANG_SAVE_AS='\"bozze/{lang}/{slug}/index.html\"' "
+        # its own kept pages: a preview between two publishes leaves theirs
+        "RENDER_CACHE_PATH='\"var/pelican-cache/render-preview\"'"
     )
     try:
         pelican_run(

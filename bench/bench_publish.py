@@ -48,9 +48,10 @@ from piazza.publish import PublishResult, publish  # noqa: E402
 
 # "Before" (--before): what the build did until plugins/compressed, with
 # pelican-precompress: every file compressed again at every publish, brotli at
-# quality 11. Reproduced with the same plugin: quality 11 and an empty cache
-# for each publish.
-BEFORE = {"COMPRESSED_BROTLI_QUALITY": 11}
+# quality 11, every source read and every page rendered. Reproduced with the
+# same plugins: quality 11 and an empty cache for each publish, the reader
+# and render caches off.
+BEFORE = {"COMPRESSED_BROTLI_QUALITY": 11, "READ_CACHE": False, "RENDER_CACHE": False}
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,13 @@ def one_run(content_source: Path, work: Path, *, before: bool = False) -> Run:
 
     def overrides(publish_number: int) -> dict:
         cache = work / f"compressed-{publish_number if before else 0}"
-        return {**settings, "COMPRESSED_CACHE_PATH": str(cache)}
+        return {
+            **settings,
+            "COMPRESSED_CACHE_PATH": str(cache),
+            # this run's own caches: the first publish starts cold
+            "READ_CACHE_PATH": str(work / "read"),
+            "RENDER_CACHE_PATH": str(work / "render"),
+        }
 
     first = publish(str(target), content=content, overrides=overrides(1), console=quiet)
     change_one_post(content)

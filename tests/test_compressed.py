@@ -13,8 +13,10 @@ import pytest
 import readcache
 from compressed import codecs, settings
 from compressed.store import compress_output, prune
-from conftest import ROOT, build_site
+from conftest import ROOT, run_pelican
 from pelican.settings import read_settings
+
+from piazza.search import index_site
 
 PAGE = (
     "<!doctype html><title>Pagina</title>" + "<p>Officine Ardesia</p>" * 80
@@ -117,14 +119,25 @@ def test_a_build_from_a_warm_cache_is_byte_identical_to_a_clean_one(tmp_path):
     caches = {
         "COMPRESSED_CACHE_PATH": str(tmp_path / "compressed"),
         "READ_CACHE_PATH": str(tmp_path / "read"),  # plugins/readcache, on too
+        "RENDER_CACHE_PATH": str(tmp_path / "render"),  # plugins/rendercache, too
+        "COMMUNITY_CACHE_DIR": str(tmp_path / "no-cache"),
     }
-    clean = build_site(tmp_path / "clean", **caches)
+
+    def build(name: str) -> Path:  # the copy, where the post changes
+        output = tmp_path / name
+        result = run_pelican(output, content=content, overrides=caches)
+        assert result.returncode == 0, f"build failed:\n{result.log}"
+        index_site(output)
+        return output
+
+    clean = build("clean")
     post = content / "posts" / "2026-03-stagione-corse.it.md"
     text = post.read_text(encoding="utf-8")
     post.write_text(text + "\nUna riga in più.\n", encoding="utf-8")
-    build_site(tmp_path / "changed", **caches)
+    changed = build("changed")
+    assert _files(changed) != _files(clean)
     post.write_text(text, encoding="utf-8")
-    warm = build_site(tmp_path / "warm", **caches)
+    warm = build("warm")
 
     built, again = _files(clean), _files(warm)
     assert sum(name.endswith(".br") for name in built) > 50
