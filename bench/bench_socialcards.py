@@ -30,10 +30,11 @@ sys.path[:0] = [str(ROOT / "bench"), str(ROOT), str(ROOT / "plugins")]
 
 from bench_build import pelican  # noqa: E402
 from pelican.settings import read_settings  # noqa: E402
+from synth import make_site  # noqa: E402
+
 from socialcards.draw import draw, open_cover  # noqa: E402
 from socialcards.model import Card  # noqa: E402
 from socialcards.settings import SocialCardsSettings  # noqa: E402
-from synth import make_site  # noqa: E402
 
 LAKE = ROOT / "tests" / "fixtures" / "socialcards" / "lake.jpg"
 

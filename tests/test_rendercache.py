@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, run_pelican
+
 from rendercache.key import Keyer, Unkeyable
 
 sys.path.insert(0, str(ROOT / "bench"))

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, ROOT
 from PIL import Image
+
 from socialcards import fonts
 from socialcards.draw import SCRIM_FLOOR, draw, open_cover
 from socialcards.errors import SocialCardsError

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from community.model import Entry, FeedEntries, FeedState, Media, MediaKind
+from wholefile import write_whole
 
 logger = logging.getLogger(__name__)
 
@@ -39,20 +38,6 @@ class Meta:
 
     generated_at: datetime  # end of the last aggregate run: the build's "now"
     schema: int = SCHEMA
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data``: readers see the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _dumps(data: Any) -> bytes:
@@ -195,7 +180,7 @@ class Cache:
             return None
 
     def save_meta(self, meta: Meta) -> None:
-        write_atomically(
+        write_whole(
             self.root / "meta.json",
             _dumps({"generated_at": _time(meta.generated_at), "schema": meta.schema}),
         )
@@ -229,7 +214,7 @@ class Cache:
         return state
 
     def save_state(self, slug: str, state: FeedState) -> None:
-        write_atomically(self._path("state", slug), _dumps(state_to_json(state)))
+        write_whole(self._path("state", slug), _dumps(state_to_json(state)))
 
     def load_entries(self, slug: str) -> FeedEntries | None:
         """The feed's entries, or None if it was never parsed successfully."""
@@ -249,7 +234,7 @@ class Cache:
         )
 
     def save_entries(self, slug: str, feed_entries: FeedEntries) -> None:
-        write_atomically(
+        write_whole(
             self._path("entries", slug),
             _dumps(
                 {
@@ -261,7 +246,7 @@ class Cache:
         )
 
     def save_raw(self, slug: str, body: bytes) -> None:
-        write_atomically(self._path("raw", slug, ".xml"), body)
+        write_whole(self._path("raw", slug, ".xml"), body)
 
     def load_raw(self, slug: str) -> bytes | None:
         try:

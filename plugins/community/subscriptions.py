@@ -32,10 +32,10 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from community.cache import write_atomically
 from community.errors import CommunityError
 from community.model import EntryFilter, Subscription
 from configuration import array_of_tables, parse_toml, read_text
+from wholefile import write_whole
 
 KNOWN_KEYS = (
     "name",
@@ -379,7 +379,7 @@ def import_opml(
             + "\n".join(blocks)
         )
         parse_subscriptions(new, feeds_file)  # never write a file we can't read
-        write_atomically(feeds_file, new.encode("utf-8"))
+        write_whole(feeds_file, new.encode("utf-8"))
     return ImportReport(tuple(added), tuple(skipped))
 
 
@@ -443,7 +443,7 @@ def apply_moves(feeds_file: Path, moves: Mapping[str, str]) -> MoveReport:
     if applied:
         updated = tomlkit.dumps(document)
         parse_subscriptions(updated, feeds_file)  # never write a file we can't read
-        write_atomically(feeds_file, updated.encode("utf-8"))
+        write_whole(feeds_file, updated.encode("utf-8"))
     return MoveReport(tuple(applied), tuple(skipped))
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -22,6 +21,7 @@ from pathlib import Path
 
 from compressed.codecs import compress
 from compressed.settings import Settings
+from wholefile import write_whole
 
 logger = logging.getLogger(__name__)
 INLINE = 16  # fewer misses than this are compressed in this process
@@ -45,18 +45,6 @@ def text_files(output: Path, settings: Settings) -> Iterator[Path]:
 
 def _entry(settings: Settings, digest: str, fmt: str) -> Path:
     return settings.cache / f"{fmt}{settings.level(fmt)}" / digest[:2] / digest
-
-
-def _write(path: Path, blob: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=".part-")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(blob)
-        os.replace(name, path)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
 
 
 def _job(job: tuple[bytes, str, int]) -> bytes:
@@ -96,7 +84,7 @@ def compress_output(output: Path, settings: Settings) -> Outcome:
             blobs = list(pool.map(_job, jobs, chunksize=8))
     for (sibling, entry, _, _), blob in zip(misses, blobs, strict=True):
         try:
-            _write(entry, blob)
+            write_whole(entry, blob)
         except OSError as exc:
             logger.warning("compressed: could not cache %s (%s)", entry, exc)
         if blob:

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +24,7 @@ import httpx
 from ideaboard.model import Change, IdeaNumbers, Snapshot
 from ideaboard.settings import STATUSES
 from sanitize import sanitize_html
+from wholefile import write_whole
 
 # Pelican turns warnings into a stop under --fatal warnings; a service that
 # is down is no fault of the content (as for the comments): these warnings go
@@ -162,19 +161,6 @@ def get_bytes(target: str, *, timeout: float, max_bytes: int) -> bytes:
         raise OSError(f"{target}: {exc.__class__.__name__}: {exc}") from None
 
 
-def keep_copy(cache: Path, body: bytes) -> None:
-    """Write ``body`` to ``cache`` whole or not at all (OSError if not)."""
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=cache.parent, prefix=f".{cache.stem}-")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(body)
-        os.replace(name, cache)
-    except OSError:
-        Path(name).unlink(missing_ok=True)
-        raise
-
-
 def fetch(url: str, *, timeout: float = TIMEOUT, max_bytes: int = MAX_BYTES) -> bytes:
     """The raw answer of ``<url>/snapshot``; SnapshotError says what failed."""
     try:
@@ -187,7 +173,7 @@ def fetch(url: str, *, timeout: float = TIMEOUT, max_bytes: int = MAX_BYTES) -> 
 
 def _save(cache: Path, body: bytes) -> None:
     try:
-        keep_copy(cache, body)
+        write_whole(cache, body)
     except OSError as exc:
         logger.warning("ideas snapshot: could not keep a copy in %s (%s)", cache, exc)
 

@@ -37,6 +37,7 @@ from lxml import etree
 from pictures import images, inline, strip
 from pictures import settings as configuration
 from pictures.cover import CoverError, Picture, Source, cover_source
+from wholefile import write_whole
 
 logger = logging.getLogger(__name__)
 
@@ -388,7 +389,7 @@ def strip_originals(run: Run) -> int:
             data = path.read_bytes()
             clean = strip.strip(data)
             if clean != data:
-                images.write_atomically(path, clean)
+                write_whole(path, clean)
                 stripped += 1
         except OSError as exc:
             logger.error("pictures: could not strip the metadata of %s (%s)", path, exc)

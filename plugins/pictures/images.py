@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -25,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from wholefile import write_whole
 
 EXTENSIONS = {"avif": ".avif", "webp": ".webp", "jpeg": ".jpg", "png": ".png"}
 MIME_TYPES = {
@@ -185,18 +185,6 @@ def _encode(image: Image.Image, fmt: str, job: Job) -> bytes:
     return buffer.getvalue()
 
 
-def write_atomically(path: Path, blob: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=".part-")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(blob)
-        os.replace(name, path)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-
-
 def make(job: Job) -> int:
     """Make a job's variants into the cache; how many files were written.
 
@@ -218,7 +206,7 @@ def make(job: Job) -> int:
             )
             sized.info = dict(pixels.info)
         for fmt in job.formats:
-            write_atomically(
+            write_whole(
                 cache_entry(job.cache, variant_name(job.key, width, fmt)),
                 _encode(sized, fmt, job),
             )

@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ideaboard.snapshot import get_bytes, keep_copy
+from ideaboard.snapshot import get_bytes
 
 from polls.model import Results
+from wholefile import write_whole
 
 logger = logging.getLogger(__name__)
 # Pelican's loggers turn every warning into a stop under --fatal warnings. A
@@ -77,7 +78,7 @@ def _cached(cache: Path) -> dict[str, Results]:
 
 def _save(cache: Path, body: bytes) -> None:
     try:
-        keep_copy(cache, body)
+        write_whole(cache, body)
     except OSError as exc:
         service_warning.warning("polls: could not keep a copy in %s (%s)", cache, exc)
 

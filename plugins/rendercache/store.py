@@ -13,9 +13,10 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from wholefile import write_whole
 
 logger = logging.getLogger(__name__)
 VERSION = 1
@@ -25,18 +26,6 @@ VERSION = 1
 class Entry:
     bodies: dict[str, str]
     page: str  # SHA-256 of the page's UTF-8 bytes
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=".part-")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-        os.replace(name, path)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
 
 
 class Store:
@@ -77,7 +66,7 @@ class Store:
         path = self._page(digest)
         try:
             if not path.is_file():
-                _write_atomic(path, data)
+                write_whole(path, data)
         except OSError as exc:
             logger.warning("rendercache: could not keep %s (%s)", path, exc)
             return
@@ -95,7 +84,7 @@ class Store:
             },
         }
         try:
-            _write_atomic(
+            write_whole(
                 self.path / "manifest.json",
                 json.dumps(manifest, separators=(",", ":")).encode(),
             )

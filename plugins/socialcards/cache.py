@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from socialcards.model import Card
+from wholefile import write_whole
 
 EXTENSIONS = ("png", "jpg")
 
@@ -47,14 +46,4 @@ class CardCache:
     def store(self, key: str, ext: str, data: bytes) -> Path:
         """Write whole or not at all (a temporary file, then renamed), so an
         interrupted build never leaves half a card for the next one."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f"{key}.{ext}"
-        fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=".card-")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        return path
+        return write_whole(self.folder / f"{key}.{ext}", data)
