@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from configuration import whole_number
+
 DEFAULTS: dict[str, Any] = {
     # Which siblings to write next to each text file: ".br" (brotli) and
     # ".gz" (gzip), served as they are by nginx's brotli_static/gzip_static.
@@ -65,16 +67,7 @@ class Settings:
 
 
 def _int(values: Mapping[str, Any], name: str, low: int, high: int) -> int:
-    value = values[name]
-    if (
-        not isinstance(value, int)
-        or isinstance(value, bool)
-        or not low <= value <= high
-    ):
-        raise SettingsError(
-            f"{name}={value!r}: use a whole number from {low} to {high}"
-        )
-    return value
+    return whole_number(values[name], name, low, high, SettingsError)
 
 
 def read(pelican_settings: Mapping[str, Any]) -> Settings:

@@ -116,3 +116,17 @@ def integer(
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise error(f"setting {key} must be a whole number ≥ {minimum}, not {value!r}")
     return value
+
+
+def whole_number(
+    value: Any, name: str, low: int, high: int, error: type[Exception]
+) -> int:
+    """``value`` (setting ``name``, or an item of it) as a whole number from
+    ``low`` to ``high``."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not low <= value <= high
+    ):
+        raise error(f"{name}={value!r}: use a whole number from {low} to {high}")
+    return value

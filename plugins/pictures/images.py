@@ -70,11 +70,8 @@ class Job:
 
 def digest(path: Path) -> str:
     """SHA-256 of a file's bytes (hex)."""
-    h = hashlib.sha256()
     with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def variant_name(key: str, width: int, fmt: str) -> str:

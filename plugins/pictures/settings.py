@@ -13,7 +13,7 @@ from typing import Any
 
 from PIL import Image, features
 
-from configuration import ConfigError
+from configuration import ConfigError, whole_number
 
 DEFAULTS: dict[str, Any] = {
     # Widths (CSS pixels at 1x) of the variants made of every raster image:
@@ -82,15 +82,7 @@ class Settings:
 
 
 def _int(value: Any, name: str, low: int, high: int) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or not low <= value <= high
-    ):
-        raise SettingsError(
-            f"{name}={value!r}: use a whole number from {low} to {high}"
-        )
-    return value
+    return whole_number(value, name, low, high, SettingsError)
 
 
 def read(pelican_settings: Mapping[str, Any]) -> Settings:
