@@ -190,7 +190,10 @@ def image_weight(browser, url: str, width: int, height: int, scale: int):
         tall = page.evaluate("document.documentElement.scrollHeight")
         page.set_viewport_size({"width": width, "height": tall})
         page.wait_for_function(
-            "[...document.images].every(i => i.complete)", timeout=15000
+            # A function, not an expression: Playwright polls an expression
+            # with eval, which the site's CSP (rightly) refuses.
+            "() => [...document.images].every(i => i.complete)",
+            timeout=15000,
         )
         page.wait_for_load_state("networkidle")
         return {r.url: r.sizes()["responseBodySize"] for r in images}

@@ -231,8 +231,13 @@
           say(fill(strings.none, query, 0));
           return null;
         }
-        say(fill(count === 1 ? strings.one : strings.many, query, count));
-        return showMore(false);
+        /* Announced once the first results are on the page, so a screen
+           reader (or anyone) told "12 results" finds them there. */
+        return showMore(false).then(function () {
+          if (token === current.token) {
+            say(fill(count === 1 ? strings.one : strings.many, query, count));
+          }
+        });
       })
       .catch(broken);
   }
