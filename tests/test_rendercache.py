@@ -77,6 +77,29 @@ def test_a_value_that_changes_after_it_was_digested_is_found_by_verify():
     assert "a.md (title)" in changed
 
 
+def test_the_check_after_the_build_takes_again_only_what_could_change():
+    """verify() and the template contexts' check start from the digests of
+    the immutable values (a string can't change; the keyer keeps it alive, so
+    no other value takes its id), and digest every container again."""
+    title = "".join(["A", " title"])  # a string of its own, not interned
+    a = Post("a.md", title, "body")
+    meta = {"title": title, "tags": ["moto"]}
+    keyer = _keyer()
+    first = keyer.digest(meta)
+    keyer.digest({"article": a})
+    keyer.contents_digest()
+    checker = keyer.checker()
+    assert checker.digest(title) == keyer.digest(title)
+    assert checker.digest(meta) == first  # the same values: the same digest
+    assert keyer.verify() == []
+    meta["tags"].append("lago")  # inside a container digested before
+    assert keyer.checker().digest(meta) != first
+    a.title = "".join(["A", " title"])  # another string, equal: not a change
+    assert keyer.verify() == []
+    a.title = "Another title"
+    assert "a.md (title)" in keyer.verify()
+
+
 def test_what_cannot_be_digested_faithfully_is_refused():
     keyer = _keyer()
     with pytest.raises(Unkeyable, match="lock"):

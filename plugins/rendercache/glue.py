@@ -380,7 +380,7 @@ def finish(pelican_object: Any) -> None:
     started = time.perf_counter()
     keyer = _state["keyer"]
     changed = keyer.verify()
-    fresh = Keyer(_is_content, _token, _is_wrapper)
+    fresh = keyer.checker()
     for context, _, value in _state["bases"].values():
         try:
             if fresh.digest(_view(fresh, context)) != value:

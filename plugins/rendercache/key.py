@@ -89,6 +89,9 @@ def _name(obj: Any) -> bytes:
     return name
 
 
+_DICT = _h(b"d", _name(dict))
+
+
 class Keyer:
     """Digests for one build. Digests of containers are remembered by
     identity (the object is kept alive, so its id is never reused);
@@ -102,8 +105,13 @@ class Keyer:
     ) -> None:
         self._is_content = is_content
         self._content_token = content_token
+        # id -> (content, token): a token is asked for often, and Pelican
+        # works a relative source path out afresh each time
+        self._tokens: dict[int, tuple[Any, str]] = {}
         self._is_wrapper = is_wrapper
         self._memo: dict[int, tuple[Any, bytes, bool]] = {}
+        # type -> how its values are digested, and whether they can change
+        self._kinds: dict[type, tuple[Callable[[Any], bytes], bool]] = {}
         # Mutable values whose remembered digest served again: verify() checks
         # them (one digested once served only the page it was digested for).
         self._reused: dict[int, tuple[Any, bytes, bool]] = {}
@@ -124,26 +132,59 @@ class Keyer:
             if hit[2]:  # a value that could have changed since: verify it
                 self._reused[key] = hit
             return hit[1]
-        value = self._compute(obj)
-        self._memo[key] = (obj, value, not isinstance(obj, IMMUTABLE))
+        kind = type(obj)
+        known = self._kinds.get(kind)
+        if known is None:
+            known = self._kinds[kind] = self._classify(kind)
+        compute, mutable = known
+        value = compute(obj)
+        self._memo[key] = (obj, value, mutable)
         return value
+
+    def checker(self) -> Keyer:
+        """A fresh keyer for checking this one's digests again: it knows the
+        digests of the immutable values already (they can't have changed, and
+        this keyer keeps each alive, so its id is its own), so only what could
+        change is digested again."""
+        fresh = Keyer(self._is_content, self._content_token, self._is_wrapper)
+        fresh._memo = {k: hit for k, hit in self._memo.items() if not hit[2]}
+        # a token is made of the content's source path, one of its fields:
+        # the check digests those again
+        fresh._tokens = self._tokens
+        return fresh
+
+    def _token(self, content: Any) -> str:
+        hit = self._tokens.get(id(content))
+        if hit is not None and hit[0] is content:
+            return hit[1]
+        token = self._content_token(content)
+        self._tokens[id(content)] = (content, token)
+        return token
+
+    def _classify(self, kind: type) -> tuple[Callable[[Any], bytes], bool]:
+        """How values of ``kind`` are digested (once per type: the content
+        and wrapper tests depend on the type alone), and whether one could
+        change after it was digested."""
+        mutable = not issubclass(kind, IMMUTABLE)
+        name = _name(kind)
+        if issubclass(kind, str):
+            return (lambda o: _h(b"s", name, o.encode("utf-8", "surrogatepass"))), False
+        if kind in (type(None), bool, int, float, complex):
+            return (lambda o: _h(b"n", name, repr(o).encode())), False
+        if issubclass(kind, bytes | bytearray):
+            return (lambda o: _h(b"b", bytes(o))), mutable
+        if issubclass(kind, datetime.date | datetime.time | datetime.timedelta):
+            return (lambda o: _h(b"t", name, repr(o).encode())), mutable
+        if issubclass(kind, datetime.tzinfo | decimal.Decimal | PurePath | re.Pattern):
+            return (lambda o: _h(b"r", name, repr(o).encode())), mutable
+        if issubclass(kind, enum.Enum):
+            return (lambda o: _h(b"e", name, o.name.encode())), mutable
+        return self._compute, mutable
 
     def _compute(self, obj: Any) -> bytes:
         kind = type(obj)
-        if isinstance(obj, str):
-            return _h(b"s", _name(obj), obj.encode("utf-8", "surrogatepass"))
-        if obj is None or kind in (bool, int, float, complex):
-            return _h(b"n", _name(obj), repr(obj).encode())
-        if isinstance(obj, bytes | bytearray):
-            return _h(b"b", bytes(obj))
-        if isinstance(obj, datetime.date | datetime.time | datetime.timedelta):
-            return _h(b"t", _name(obj), repr(obj).encode())
-        if isinstance(obj, datetime.tzinfo | decimal.Decimal | PurePath | re.Pattern):
-            return _h(b"r", _name(obj), repr(obj).encode())
-        if isinstance(obj, enum.Enum):
-            return _h(b"e", _name(obj), obj.name.encode())
         if self._is_content(obj):
-            token = self._content_token(obj)
+            token = self._token(obj)
             if token not in self.contents:
                 self.contents[token] = (obj, b"")
                 self._pending.append(obj)
@@ -167,15 +208,17 @@ class Keyer:
             if isinstance(obj, list | tuple):
                 return _h(b"l", _name(obj), *map(self.digest, obj))
             if isinstance(obj, dict):
-                parts = [_h(b"d", _name(obj))]
-                for k, v in obj.items():
-                    parts += (self.digest(k), self.digest(v))
-                return _h(*parts)
+                return self._items(_h(b"d", _name(obj)), obj)
             if isinstance(obj, set | frozenset):
                 return _h(b"S", _name(obj), *sorted(map(self.digest, obj)))
             if self._is_wrapper(obj):  # a category, tag or author
                 fields = {k: v for k, v in vars(obj).items() if k not in WRAPPER_SKIP}
-                return _h(b"W", _name(obj), self.digest(obj.slug), self.digest(fields))
+                return _h(
+                    b"W",
+                    _name(obj),
+                    self.digest(obj.slug),
+                    self._items(_DICT, fields),
+                )
             if dataclasses.is_dataclass(obj):
                 values = [
                     (f.name, getattr(obj, f.name)) for f in dataclasses.fields(obj)
@@ -185,10 +228,19 @@ class Keyer:
                 obj, types.ModuleType | types.MethodType
             ):
                 fields = {k: v for k, v in vars(obj).items() if k not in OBJECT_SKIP}
-                return _h(b"O", _name(obj), self.digest(fields))
+                return _h(b"O", _name(obj), self._items(_DICT, fields))
         finally:
             self._active.discard(key)
         raise Unkeyable(f"a value of type {kind.__module__}.{kind.__qualname__}")
+
+    def _items(self, head: bytes, mapping: dict[Any, Any]) -> bytes:
+        """A dict's digest (``head`` names its type); a dict made here to be
+        digested is not remembered (it is gone once digested)."""
+        digest = self.digest
+        parts = [head]
+        for k, v in mapping.items():
+            parts += (digest(k), digest(v))
+        return _h(*parts)
 
     def unordered(self, mapping: dict[Any, Any] | list[Any]) -> bytes:
         """A dict's or list's digest whatever the order of its items: for
@@ -225,7 +277,7 @@ class Keyer:
         """The fields of every content reached so far (and of what they reach)."""
         while self._pending:
             content = self._pending.pop()
-            token = self._content_token(content)
+            token = self._token(content)
             self.contents[token] = (content, self.content_fields(content))
         count = len(self.contents)
         if self._contents_digest[0] != count:
@@ -238,7 +290,7 @@ class Keyer:
     # --------------------------------------------------------------- check
     def verify(self) -> list[str]:
         """Values whose digest changed after it was taken (empty: none)."""
-        fresh = Keyer(self._is_content, self._content_token, self._is_wrapper)
+        fresh = self.checker()
         changed = []
         for obj, value, _ in list(self._reused.values()):
             try:
