@@ -14,7 +14,6 @@ dropped; the ICC colour profile stays, so colours don't shift.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import warnings
 from collections.abc import Iterator, Mapping
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from filedigest import file_sha256
 from wholefile import write_whole
 
 EXTENSIONS = {"avif": ".avif", "webp": ".webp", "jpeg": ".jpg", "png": ".png"}
@@ -69,9 +69,9 @@ class Job:
 
 
 def digest(path: Path) -> str:
-    """SHA-256 of a file's bytes (hex)."""
-    with path.open("rb") as file:
-        return hashlib.file_digest(file, "sha256").hexdigest()
+    """SHA-256 of a file's bytes (hex), read once per build (plugins/filedigest:
+    socialcards hashes the same covers)."""
+    return file_sha256(path)
 
 
 def variant_name(key: str, width: int, fmt: str) -> str:

@@ -6,6 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from filedigest import file_sha256
 from socialcards.model import Card
 from wholefile import write_whole
 
@@ -23,8 +24,9 @@ def card_key(card: Card, cover_digest: str | None, fingerprint: str) -> str:
 
 
 def file_digest(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+    """SHA-256 of a file's bytes (hex), read once per build (plugins/filedigest:
+    pictures hashes the same covers, and translations share them)."""
+    return file_sha256(path)
 
 
 class CardCache:
