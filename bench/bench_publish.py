@@ -148,6 +148,12 @@ def report(label: str, runs: list[Run]) -> None:
             f"{median(x.build for x in t):8.2f}s{median(x.check for x in t):8.2f}s"
             f"{median(x.upload for x in t):8.2f}s{median(x.total for x in t):8.2f}s"
         )
+    print(
+        f"  {'of the build, Pelican (then Pagefind)':34}"
+        f"{median(p.timings.pelican for p in first):8.2f}s"
+        f"{median(p.timings.pelican for p in again):8.2f}s"
+        "  (first publish, republish)"
+    )
     sent = median(p.transfer.bytes_sent for p in again)
     files_sent = median(p.transfer.files_sent for p in again)
     upload = median(p.timings.upload for p in again)

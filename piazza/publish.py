@@ -55,9 +55,10 @@ ENV_RSYNC = "PIAZZA_RSYNC"
 class Timings:
     """Seconds spent in each step of a publish."""
 
-    build: float = 0.0
+    build: float = 0.0  # Pelican, then the search index
     check: float = 0.0
     upload: float = 0.0
+    pelican: float = 0.0  # of ``build``, Pelican's part
 
     @property
     def total(self) -> float:
@@ -124,12 +125,14 @@ def build_site(
     content: Path | None = None,
     overrides: Mapping[str, Any] | None = None,
     root: Path = ROOT,
-) -> None:
+) -> float:
     """Build with Pelican in a subprocess into ``output`` (warnings are fatal),
-    then its search index (piazza/search.py)."""
+    then its search index (piazza/search.py); the seconds Pelican took."""
+    started = time.perf_counter()
     proc = run_pelican(
         output, settings=settings, content=content, overrides=overrides, root=root
     )
+    seconds = time.perf_counter() - started
     if proc.returncode != 0:
         log = (proc.stdout + proc.stderr).strip().splitlines()
         tail = "\n".join(log[-30:])
@@ -144,6 +147,7 @@ def build_site(
         raise PublishError(
             f"{exc}\nNothing was uploaded; the live site is unchanged."
         ) from None
+    return seconds
 
 
 def read_siteurl(settings: Path, overrides: Mapping[str, Any] | None = None) -> str:
@@ -182,7 +186,9 @@ def publish(
         output = Path(tmp) / "output"
         started = time.perf_counter()
         with out.status("Building the site with the production settings…"):
-            build_site(output, settings=settings, content=content, overrides=overrides)
+            pelican = build_site(
+                output, settings=settings, content=content, overrides=overrides
+            )
         built = time.perf_counter()
         built_at = datetime.now(UTC)
         siteurl = read_siteurl(settings, overrides)
@@ -203,7 +209,7 @@ def publish(
             releases = site.releases()
             current = next((r.name for r in releases if r.current), None)
             if current and not force and site.checksums(current) == scan.checksums:
-                timings = Timings(built - started, checked - built, 0.0)
+                timings = Timings(built - started, checked - built, 0.0, pelican)
                 out.print(
                     f"[bold]Nothing changed[/] since release {current}: "
                     f"{site.spec} is left as it is (use --force for a new release)."
@@ -228,7 +234,7 @@ def publish(
         pruned = plan_prune(site.releases(), keep)
         site.remove(pruned)  # also clears uploads that broke off earlier
 
-    timings = Timings(built - started, checked - built, uploaded - checked)
+    timings = Timings(built - started, checked - built, uploaded - checked, pelican)
     out.print(
         f"[bold green]Published[/] release {name} to {site.spec}"
         + (f" (commit {commit[:10]}{'+changes' if dirty else ''})" if commit else "")
