@@ -194,7 +194,7 @@ def marked_pages(output: Path) -> list[str]:
 
 
 # Metacharacters of Pagefind's globs (the wax crate), escaped with a backslash.
-_GLOB_SPECIAL = re.compile(r"([\\?*$:<>()\[\]{},!#])")
+_GLOB_SPECIAL = re.compile(r"([\\?*$:<>()\[\]{},])")
 
 # "Found 902 files matching {…}": how many pages the glob found.
 _MATCHED = re.compile(r"Found (\d+) files? matching")
