@@ -378,7 +378,11 @@ def read_entry(bundle: Path) -> dict[str, dict]:
 
 
 def folder_bytes(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    return sum(
+        os.path.getsize(os.path.join(path, name))
+        for path, _dirs, files in os.walk(folder)
+        for name in files
+    )
 
 
 def check_index(
