@@ -257,6 +257,9 @@ SMALL_SITE = {
     "</div></body></html>",
     "x(1)/a$b:c<d>?*.html": '<html lang="it"><body><article data-pagefind-body>'
     "<h1>Strana</h1><p>Una strada strana.</p></article></body></html>",
+    # in a hidden folder: Pagefind's own glob takes it too
+    ".nascosta/pagina.html": '<html lang="it"><body><main data-pagefind-body>'
+    "<h1>Nascosta</h1><p>Il passo.</p></main></body></html>",
     # a listing, and a page that only talks about the mark
     "archivio/index.html": '<html lang="it"><body><h1>Archivio</h1>'
     "<p>Lago, moto, officina.</p></body></html>",
@@ -278,7 +281,7 @@ def test_odd_paths_capitals_and_mere_mentions_give_the_same_index(tmp_path, capl
         site, tmp_path / "cache", caplog
     )
     assert "fell short" not in caplog.text
-    assert len(view["it"]["pages"]) == 3
+    assert len(view["it"]["pages"]) == 4
     assert "en" not in view  # mentioned, not marked: Pagefind leaves it out
     assert view == whole_view
     assert ours == whole
@@ -295,7 +298,7 @@ def test_a_site_that_only_mentions_the_mark_is_indexed_whole(tmp_path, caplog):
         site, tmp_path / "cache", caplog
     )
     assert "fell short" in caplog.text  # one mention, no mark: every page
-    assert len(view["it"]["pages"]) == 4 and len(view["en"]["pages"]) == 1
+    assert len(view["it"]["pages"]) == 5 and len(view["en"]["pages"]) == 1
     assert view == whole_view
     assert ours == whole
 
