@@ -17,6 +17,10 @@ builds (every release whole, its unchanged files copied server-side).
 
 Targets (issue 5): at 2,000 posts the check takes under 25% of the build; the
 upload of a one-post change takes under 2 s and sends under 5% of the site.
+Issue 16: the check of a one-post republish, with what the check learnt of the
+previous build (var/check/, piazza/checkcache.py), about 1.5 s; printed
+against the same check of the same build without a cache, and with an empty
+one.
 """
 
 from __future__ import annotations
@@ -44,7 +48,8 @@ sys.path.insert(0, str(ROOT / "plugins"))  # piazza uses the shared wording
 
 from synth import make_site  # noqa: E402
 
-from piazza.publish import PublishResult, publish  # noqa: E402
+from piazza.check import check_site  # noqa: E402
+from piazza.publish import PublishResult, publish, read_siteurl  # noqa: E402
 
 # "Before" (--before): what the build did until plugins/compressed, with
 # pelican-precompress: every file compressed again at every publish, brotli at
@@ -60,6 +65,8 @@ class Run:
     again: PublishResult
     baseline_seconds: float
     baseline_bytes: int
+    # the check of the republished build: no cache (as before), cold, warm
+    checks: tuple[float, float, float] | None = None
 
 
 def fresh_copy(source: Path, dest: Path, mtime: float) -> Path:
@@ -111,9 +118,25 @@ def one_run(content_source: Path, work: Path, *, before: bool = False) -> Run:
             "RENDER_CACHE_PATH": str(work / "render"),
         }
 
-    first = publish(str(target), content=content, overrides=overrides(1), console=quiet)
+    # this run's own check cache: the first publish starts cold (before: an
+    # empty one for each publish)
+    check_cache = work / "check"
+    first = publish(
+        str(target),
+        content=content,
+        overrides=overrides(1),
+        console=quiet,
+        check_cache=check_cache,
+    )
+    learnt = None if before else shutil.copytree(check_cache, work / "check-first")
     change_one_post(content)
-    again = publish(str(target), content=content, overrides=overrides(2), console=quiet)
+    again = publish(
+        str(target),
+        content=content,
+        overrides=overrides(2),
+        console=quiet,
+        check_cache=work / "check-2" if before else check_cache,
+    )
     mirror = work / "mirror"
     now = time.time()
     releases = target / "releases"
@@ -121,7 +144,22 @@ def one_run(content_source: Path, work: Path, *, before: bool = False) -> Run:
     seconds, sent = bare_rsync(
         fresh_copy(releases / again.release, work / "b2", now), mirror
     )
-    return Run(first, again, seconds, sent)
+    checks = learnt and time_checks(releases / again.release, learnt, work)
+    return Run(first, again, seconds, sent, checks)
+
+
+def time_checks(output: Path, learnt: Path, work: Path) -> tuple[float, float, float]:
+    """The check of a republished build three ways: without a cache (as the
+    check was before piazza/checkcache.py), with an empty one, and with what
+    it learnt checking the previous build (as a republish finds it)."""
+    siteurl = read_siteurl(ROOT / "publishconf.py")
+
+    def timed(cache: Path | None) -> float:
+        started = time.perf_counter()
+        check_site(output, siteurl, cache=cache)
+        return time.perf_counter() - started
+
+    return timed(None), timed(work / "check-cold"), timed(learnt)
 
 
 def median(values) -> float:
@@ -165,6 +203,21 @@ def report(label: str, runs: list[Run]) -> None:
         f"  {'bytes sent on republish, % of site':40}{sent / size:13.2%} "
         f"{base_sent / size:13.2%}{sent / base_sent if base_sent else 0:8.3f}  < 5%"
     )
+    if all(r.checks for r in runs):
+        none = median(r.checks[0] for r in runs)
+        for name, seconds, target in (
+            (
+                "check after one post, warm cache",
+                median(r.checks[2] for r in runs),
+                "<= 1.5 s",
+            ),
+            ("  the same, cold cache", median(r.checks[1] for r in runs), ""),
+        ):
+            print(
+                f"  {name:40}{seconds:12.2f} s{none:12.2f} s"
+                f"{seconds / none:8.2f}  {target}"
+            )
+        print("  (the check's baseline: the same check of the same build, no cache)")
 
 
 def compare(ours: list[Run], before: list[Run]) -> None:

@@ -226,11 +226,11 @@ class _Site:
         self, root: Path, siteurl: str, ignore_prefixes: Sequence[str]
     ) -> None:
         self.root = root
+        self.top = os.fspath(root)
         self.files: set[str] = set()
         self.dirs: set[str] = set()
-        top = len(os.fspath(root)) + 1
         for dirpath, dirnames, filenames in os.walk(root):
-            rel = dirpath[top:].replace(os.sep, "/")
+            rel = dirpath[len(self.top) + 1 :].replace(os.sep, "/")
             prefix = rel + "/" if rel else ""
             self.dirs.update(prefix + d for d in dirnames)
             self.files.update(prefix + name for name in filenames)
@@ -463,7 +463,8 @@ def _cache_version(https_required: bool) -> str:
 
 def _read(site: _Site, rel: str, found: _Findings) -> bytes | None:
     try:
-        return (site.root / rel).read_bytes()
+        with open(f"{site.top}/{rel}", "rb") as file:  # no Path: 20,000 of them
+            return file.read()
     except OSError as exc:
         found.error(Kind.UNREADABLE, rel, f"cannot read {site.root / rel}: {exc}")
         return None
