@@ -54,7 +54,7 @@ import feedparser
 from lxml import etree
 
 from piazza import checkcache
-from piazza.checkcache import FactCache
+from piazza.checkcache import FactCache, collector_paused
 from piazza.search import check_index
 from pictures.settings import Budget, budget
 from wording import counted
@@ -389,59 +389,70 @@ def check_site(
         raise FileNotFoundError(f"{output_dir} is not a folder: build the site first")
     if https_required is None:
         https_required = siteurl.lower().startswith("https://")
-    site = _Site(output_dir, siteurl, ignore_prefixes)
-    facts = FactCache(
-        cache / f"facts-{'https' if https_required else 'http'}.bin" if cache else None,
-        _cache_version(https_required),
-    )
-    found = _Findings()
-    pending = _Pending()
-    pages = skipped = 0
-    for rel in sorted(site.files):
-        if rel.endswith(HTML_SUFFIXES):
-            checked = _check_page(
-                site,
-                rel,
-                found,
-                pending,
-                facts,
-                size_budget=size_budget,
-                https_required=https_required,
-                drafts=drafts,
+    with collector_paused():  # see piazza/checkcache.py
+        site = _Site(output_dir, siteurl, ignore_prefixes)
+        facts = FactCache(
+            cache / f"facts-{'https' if https_required else 'http'}.bin"
+            if cache
+            else None,
+            _cache_version(https_required),
+        )
+        found = _Findings()
+        pending = _Pending()
+        pages = skipped = 0
+        for rel in sorted(site.files):
+            if rel.endswith(HTML_SUFFIXES):
+                checked = _check_page(
+                    site,
+                    rel,
+                    found,
+                    pending,
+                    facts,
+                    size_budget=size_budget,
+                    https_required=https_required,
+                    drafts=drafts,
+                )
+                pages += checked
+                skipped += not checked
+            elif rel.endswith(".css"):
+                _check_css(site, rel, found, facts)
+            elif rel.endswith(FEED_SUFFIXES):
+                pending.xml_feeds.add(rel)
+            elif rel.endswith(".json") and (
+                rel.startswith("feeds/")
+                or "/feeds/" in rel
+                or rel.endswith("feed.json")
+            ):
+                pending.json_feeds.add(rel)
+        for rel in sorted(pending.xml_feeds):
+            _check_file(site, rel, found, facts, role=b"x", gather=_xml_feed_facts)
+        for rel in sorted(pending.json_feeds):
+            _check_file(site, rel, found, facts, role=b"j", gather=_json_feed_facts)
+        if "sitemap.xml" in site.files:
+            _check_file(
+                site, "sitemap.xml", found, facts, role=b"s", gather=_sitemap_facts
             )
-            pages += checked
-            skipped += not checked
-        elif rel.endswith(".css"):
-            _check_css(site, rel, found, facts)
-        elif rel.endswith(FEED_SUFFIXES):
-            pending.xml_feeds.add(rel)
-        elif rel.endswith(".json") and (
-            rel.startswith("feeds/") or "/feeds/" in rel or rel.endswith("feed.json")
-        ):
-            pending.json_feeds.add(rel)
-    for rel in sorted(pending.xml_feeds):
-        _check_file(site, rel, found, facts, role=b"x", gather=_xml_feed_facts)
-    for rel in sorted(pending.json_feeds):
-        _check_file(site, rel, found, facts, role=b"j", gather=_json_feed_facts)
-    if "sitemap.xml" in site.files:
-        _check_file(site, "sitemap.xml", found, facts, role=b"s", gather=_sitemap_facts)
-    facts.save()
-    for problem in check_index(output_dir, pending.searchable):
-        found.error(Kind.SEARCH_INDEX, "pagefind/", problem)
-    _check_image_budgets(site, pending, found, image_budget or project_image_budget())
-    for page, target, fragment, shown, sink in pending.fragments:
-        ids = pending.ids.get(target)
-        if ids is not None and fragment not in ids:
-            sink.warn(
-                Kind.BROKEN_FRAGMENT, page, f"{shown}: no id {fragment!r} on {target}"
-            )
-    return CheckReport(
-        errors=sorted(found.errors),
-        warnings=sorted(found.warnings),
-        pages=pages,
-        files=len(site.files),
-        drafts=skipped,
-    )
+        facts.save()
+        for problem in check_index(output_dir, pending.searchable):
+            found.error(Kind.SEARCH_INDEX, "pagefind/", problem)
+        _check_image_budgets(
+            site, pending, found, image_budget or project_image_budget()
+        )
+        for page, target, fragment, shown, sink in pending.fragments:
+            ids = pending.ids.get(target)
+            if ids is not None and fragment not in ids:
+                sink.warn(
+                    Kind.BROKEN_FRAGMENT,
+                    page,
+                    f"{shown}: no id {fragment!r} on {target}",
+                )
+        return CheckReport(
+            errors=sorted(found.errors),
+            warnings=sorted(found.warnings),
+            pages=pages,
+            files=len(site.files),
+            drafts=skipped,
+        )
 
 
 def _cache_version(https_required: bool) -> str:

@@ -16,10 +16,12 @@ corrupt is ignored and rebuilt, never trusted. The folder is safe to delete.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import marshal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +93,22 @@ class FactCache:
             log.warning("check: its cache %s is damaged; rebuilding it", self.path)
             return {}
         try:
-            stored = marshal.loads(body)
+            with collector_paused():
+                stored = marshal.loads(body)
         except (EOFError, ValueError, TypeError):
             return {}
         return stored if isinstance(stored, dict) else {}
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside: facts are a million small tuples
+    without cycles, and each collection would walk the whole heap of the
+    process (a publish's is large) again and again for nothing."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -3,14 +3,17 @@ change, a check that reuses what it learnt finds exactly what a clean one does."
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 
 import pytest
 from conftest import build_site
 from lxml import etree, html
+from rich.console import Console
 
 from piazza import check
+from piazza import publish as publishing
 from piazza.check import CheckReport, Kind, check_site
 from pictures.settings import Budget
 
@@ -279,3 +282,35 @@ def test_feeds_and_sitemap_are_judged_again_when_they_change(site, tmp_path):
         (Kind.INVALID_FEED, "feeds/all.atom.xml"),
         (Kind.BROKEN_LINK, "sitemap.xml"),
     }
+
+
+def test_the_same_bytes_at_another_path_are_judged_where_they_are(site, tmp_path):
+    """Facts are kept by content alone: a copy elsewhere reuses them, yet its
+    relative links resolve from its own folder and findings name it."""
+    cache = tmp_path / "cache"
+    post = posts(site)[0]
+    edit(post, append_link("../not-beside-me/"))
+    check_site(site, SITEURL, cache=cache)
+    copy = site / "deeper" / "still" / "index.html"
+    copy.parent.mkdir(parents=True)
+    shutil.copyfile(post, copy)
+    report = same_as_clean(site, cache)
+    broken = {(f.page, f.detail.rsplit(": ", 1)[1]) for f in report.errors}
+    assert {
+        (
+            rel(site, post),
+            f"no file {post.parent.parent.name}/not-beside-me/index.html in the output",
+        ),
+        (
+            "deeper/still/index.html",
+            "no file deeper/not-beside-me/index.html in the output",
+        ),
+    } <= broken
+
+
+def test_invoke_check_keeps_its_cache(site, tmp_path):
+    cache = tmp_path / "var" / "check"
+    quiet = Console(file=io.StringIO())
+    report = publishing.check(site, siteurl=SITEURL, console=quiet, cache=cache)
+    assert report == check_site(site, SITEURL)
+    assert (cache / "facts-https.bin").is_file()
