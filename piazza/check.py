@@ -203,6 +203,10 @@ class CheckReport:
     pages: int = 0
     files: int = 0
     drafts: int = 0  # draft pages left out (a published site has none)
+    # files read afresh, and files whose facts the cache had (not findings:
+    # a report is the same with or without the cache)
+    parsed: int = field(default=0, compare=False)
+    reused: int = field(default=0, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -452,6 +456,8 @@ def check_site(
             pages=pages,
             files=len(site.files),
             drafts=skipped,
+            parsed=facts.misses,
+            reused=facts.hits,
         )
 
 

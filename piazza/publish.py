@@ -363,7 +363,11 @@ def check(
     )
     elapsed = time.perf_counter() - started
     out.print(format_report(report), markup=False, highlight=False)
-    out.print(f"({elapsed:.2f} s, site URL {siteurl or '(relative)'})")
+    reused = f", {report.reused:,} known from {cache}" if cache else ""
+    out.print(
+        f"({elapsed:.2f} s, {counted(report.parsed, 'file')} parsed{reused}, "
+        f"site URL {siteurl or '(relative)'})"
+    )
     if not report.ok:
         raise PublishError(
             f"{output_dir} has {counted(len(report.errors), 'error')}: fix "

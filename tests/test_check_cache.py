@@ -84,6 +84,7 @@ def test_a_warm_cache_parses_nothing_again_and_finds_the_same(site, tmp_path, pa
     again = check_site(site, SITEURL, cache=cache)
     assert again == first
     assert parsed == []
+    assert (again.parsed, again.reused) == (0, first.parsed)
     assert [p.name for p in cache.iterdir()] == ["facts-https.bin"]
 
 
