@@ -50,6 +50,7 @@ from synth import make_site  # noqa: E402
 
 from piazza.check import check_site  # noqa: E402
 from piazza.publish import PublishResult, publish, read_siteurl  # noqa: E402
+from wording import counted  # noqa: E402
 
 # "Before" (--before): what the build did until plugins/compressed, with
 # pelican-precompress: every file compressed again at every publish, brotli at
@@ -223,7 +224,7 @@ def report(label: str, runs: list[Run]) -> None:
         parsed, reused = runs[0].check_files
         print(
             "  (the check's baseline: the same check of the same build, no cache;"
-            f" the republish's parsed {parsed:,} files, knew {reused:,})"
+            f" the republish's parsed {counted(parsed, 'file')}, knew {reused:,})"
         )
 
 
