@@ -315,3 +315,25 @@ def test_invoke_check_keeps_its_cache(site, tmp_path):
     report = publishing.check(site, siteurl=SITEURL, console=quiet, cache=cache)
     assert report == check_site(site, SITEURL)
     assert (cache / "facts-https.bin").is_file()
+
+
+def test_a_broken_link_in_reader_content_stays_a_warning(site, tmp_path):
+    cache = tmp_path / "cache"
+    check_site(site, SITEURL, cache=cache)
+    pages = [
+        p
+        for p in sorted(site.rglob("*.html"))
+        if b"data-reader-content" in p.read_bytes()
+    ]
+    assert pages, "the sample site shows community entries or comments"
+
+    def break_reader_link(doc) -> None:
+        container = doc.xpath("//*[@data-reader-content]")[0]
+        etree.SubElement(container, "a", href=f"{SITEURL}/2099/gone/").text = "x"
+
+    edit(pages[0], break_reader_link)
+    report = same_as_clean(site, cache)
+    assert report.ok
+    assert [(f.kind, f.page) for f in report.warnings] == [
+        (Kind.READER_CONTENT, rel(site, pages[0]))
+    ]
