@@ -21,6 +21,10 @@ builds (every release whole, its unchanged files copied server-side).
 
 Targets (issue 5): at 2,000 posts the check takes under 25% of the build; the
 upload of a one-post change takes under 2 s and sends under 5% of the site.
+Issue 16: the check of a one-post republish, with what the check learnt of the
+previous build (var/check/, piazza/checkcache.py), about 1.5 s; printed
+against the same check of the same build without a cache, and with an empty
+one.
 """
 
 from __future__ import annotations
@@ -50,8 +54,10 @@ sys.path.insert(0, str(ROOT / "plugins"))  # piazza uses the shared wording
 from synth import make_site  # noqa: E402
 
 import piazza.publish  # noqa: E402
-from piazza.publish import PublishResult, publish  # noqa: E402
+from piazza.check import check_site  # noqa: E402
+from piazza.publish import PublishResult, publish, read_siteurl  # noqa: E402
 from piazza.search import index_site, marked_pages  # noqa: E402
+from wording import counted  # noqa: E402
 
 # "Before" (--before): what the build did until plugins/compressed, with
 # pelican-precompress: every file compressed again at every publish, brotli at
@@ -68,6 +74,10 @@ class Run:
     baseline_seconds: float
     baseline_bytes: int
     searched: tuple[float, float] = (0.0, 0.0)  # the search step of each build
+    # the check of the republished build: no cache (as before), cold, warm
+    checks: tuple[float, float, float] | None = None
+    # the warm check: files it parsed, files the cache knew
+    check_files: tuple[int, int] = (0, 0)
     # with --search-before: wall ours, before; CPU ours, before; HTML pages read
     search_same_build: tuple[float, ...] | None = None
 
@@ -172,10 +182,26 @@ def one_run(
             "RENDER_CACHE_PATH": str(work / "render"),
         }
 
-    first = publish(str(target), content=content, overrides=overrides(1), console=quiet)
+    # this run's own check cache: the first publish starts cold (before: an
+    # empty one for each publish)
+    check_cache = work / "check"
+    first = publish(
+        str(target),
+        content=content,
+        overrides=overrides(1),
+        console=quiet,
+        check_cache=check_cache,
+    )
     searched_first = SEARCH_SECONDS[-1]
+    learnt = None if before else shutil.copytree(check_cache, work / "check-first")
     change_one_post(content)
-    again = publish(str(target), content=content, overrides=overrides(2), console=quiet)
+    again = publish(
+        str(target),
+        content=content,
+        overrides=overrides(2),
+        console=quiet,
+        check_cache=work / "check-2" if before else check_cache,
+    )
     searched = (searched_first, SEARCH_SECONDS[-1])
     mirror = work / "mirror"
     now = time.time()
@@ -184,8 +210,33 @@ def one_run(
     seconds, sent = bare_rsync(
         fresh_copy(releases / again.release, work / "b2", now), mirror
     )
+    checks = learnt and time_checks(releases / again.release, learnt, work)
+    files = (again.report.parsed, again.report.reused)
     same = search_same_build(releases / again.release, work) if search else None
-    return Run(first, again, seconds, sent, searched, same)
+    return Run(
+        first,
+        again,
+        seconds,
+        sent,
+        searched=searched,
+        search_same_build=same,
+        checks=checks,
+        check_files=files,
+    )
+
+
+def time_checks(output: Path, learnt: Path, work: Path) -> tuple[float, float, float]:
+    """The check of a republished build three ways: without a cache (as the
+    check was before piazza/checkcache.py), with an empty one, and with what
+    it learnt checking the previous build (as a republish finds it)."""
+    siteurl = read_siteurl(ROOT / "publishconf.py")
+
+    def timed(cache: Path | None) -> float:
+        started = time.perf_counter()
+        check_site(output, siteurl, cache=cache)
+        return time.perf_counter() - started
+
+    return timed(None), timed(work / "check-cold"), timed(learnt)
 
 
 def median(values) -> float:
@@ -247,6 +298,25 @@ def report(label: str, runs: list[Run]) -> None:
         print(
             f"  {'  HTML pages Pagefind reads':40}{ours:14,.0f}{before:14,.0f}"
             f"{ours / before:8.2f}"
+        )
+    if all(r.checks for r in runs):
+        none = median(r.checks[0] for r in runs)
+        for name, seconds, target in (
+            (
+                "check after one post, warm cache",
+                median(r.checks[2] for r in runs),
+                "<= 1.5 s",
+            ),
+            ("  the same, cold cache", median(r.checks[1] for r in runs), ""),
+        ):
+            print(
+                f"  {name:40}{seconds:12.2f} s{none:12.2f} s"
+                f"{seconds / none:8.2f}  {target}"
+            )
+        parsed, reused = runs[0].check_files
+        print(
+            "  (the check's baseline: the same check of the same build, no cache;"
+            f" the republish's parsed {counted(parsed, 'file')}, knew {reused:,})"
         )
 
 
