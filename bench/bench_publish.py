@@ -9,6 +9,10 @@ does: a bare ``rsync -a --delete`` of a fresh build over the live folder.
 
 With --before, also once the way publishing compressed before plugins/
 compressed (every file, every time, brotli 11), side by side with ours.
+With --search-before, also the search step of the republish's build the way
+it ran before (Pagefind over every page, its scripts compressed again), side
+by side with ours on the same build; the search step's share of every build
+is printed anyway.
 With --s3, also to an S3 target (rclone serve s3 on loopback, as in the
 tests; --s3-server moto or both for moto's server): time, requests and bytes
 sent of a first publish and of a one-post republish end to end, and the
@@ -17,6 +21,10 @@ builds (every release whole, its unchanged files copied server-side).
 
 Targets (issue 5): at 2,000 posts the check takes under 25% of the build; the
 upload of a one-post change takes under 2 s and sends under 5% of the site.
+Issue 16: the check of a one-post republish, with what the check learnt of the
+previous build (var/check/, piazza/checkcache.py), about 1.5 s; printed
+against the same check of the same build without a cache, and with an empty
+one.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import contextlib
 import io
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -44,7 +53,11 @@ sys.path.insert(0, str(ROOT / "plugins"))  # piazza uses the shared wording
 
 from synth import make_site  # noqa: E402
 
-from piazza.publish import PublishResult, publish  # noqa: E402
+import piazza.publish  # noqa: E402
+from piazza.check import check_site  # noqa: E402
+from piazza.publish import PublishResult, publish, read_siteurl  # noqa: E402
+from piazza.search import index_site, marked_pages  # noqa: E402
+from wording import counted  # noqa: E402
 
 # "Before" (--before): what the build did until plugins/compressed, with
 # pelican-precompress: every file compressed again at every publish, brotli at
@@ -60,6 +73,62 @@ class Run:
     again: PublishResult
     baseline_seconds: float
     baseline_bytes: int
+    searched: tuple[float, float] = (0.0, 0.0)  # the search step of each build
+    # the check of the republished build: no cache (as before), cold, warm
+    checks: tuple[float, float, float] | None = None
+    # the warm check: files it parsed, files the cache knew
+    check_files: tuple[int, int] = (0, 0)
+    # with --search-before: wall ours, before; CPU ours, before; HTML pages read
+    search_same_build: tuple[float, ...] | None = None
+
+
+# The search step of each build (piazza/search.py), timed where publish() calls it.
+SEARCH_SECONDS: list[float] = []
+
+
+def _timed_index_site(output, **options):
+    started = time.perf_counter()
+    try:
+        return index_site(output, **options)
+    finally:
+        SEARCH_SECONDS.append(time.perf_counter() - started)
+
+
+piazza.publish.index_site = _timed_index_site
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def search_same_build(release: Path, work: Path) -> tuple[float, ...]:
+    """The search step on copies of ``release`` (hard links; their bundle
+    removed untimed, as a fresh build has none): the way it ran before (every
+    page read, the scripts compressed again: an empty cache), then ours (its
+    cache warm from the publishes). Wall and CPU seconds (ours, before: this
+    process and Pagefind's), and the HTML pages Pagefind reads each way."""
+    measured = {}
+    for name, options in (
+        ("before", {"marked_only": False, "cache": work / "search-before-cache"}),
+        ("ours", {}),
+    ):
+        copy = Path(
+            shutil.copytree(release, work / f"search-{name}", copy_function=os.link)
+        )
+        shutil.rmtree(copy / "pagefind")
+        cpu = _children_cpu() + time.process_time()
+        started = time.perf_counter()
+        index_site(copy, **options)
+        measured[name] = (
+            time.perf_counter() - started,
+            _children_cpu() + time.process_time() - cpu,
+        )
+    every = sum(1 for _ in copy.rglob("*.html")) - sum(
+        1 for _ in (copy / "pagefind").rglob("*.html")
+    )
+    (ours, ours_cpu), (before, before_cpu) = measured["ours"], measured["before"]
+    return ours, before, ours_cpu, before_cpu, len(marked_pages(copy)), every
 
 
 def fresh_copy(source: Path, dest: Path, mtime: float) -> Path:
@@ -92,7 +161,9 @@ def change_one_post(content: Path) -> None:
         handle.write("\n\nUna frase aggiunta per il benchmark.\n")
 
 
-def one_run(content_source: Path, work: Path, *, before: bool = False) -> Run:
+def one_run(
+    content_source: Path, work: Path, *, before: bool = False, search: bool = False
+) -> Run:
     """A first publish (an empty compression cache), then one after a
     one-post change (the cache warm; with ``before``, empty again)."""
     quiet = Console(file=io.StringIO())
@@ -111,9 +182,27 @@ def one_run(content_source: Path, work: Path, *, before: bool = False) -> Run:
             "RENDER_CACHE_PATH": str(work / "render"),
         }
 
-    first = publish(str(target), content=content, overrides=overrides(1), console=quiet)
+    # this run's own check cache: the first publish starts cold (before: an
+    # empty one for each publish)
+    check_cache = work / "check"
+    first = publish(
+        str(target),
+        content=content,
+        overrides=overrides(1),
+        console=quiet,
+        check_cache=check_cache,
+    )
+    searched_first = SEARCH_SECONDS[-1]
+    learnt = None if before else shutil.copytree(check_cache, work / "check-first")
     change_one_post(content)
-    again = publish(str(target), content=content, overrides=overrides(2), console=quiet)
+    again = publish(
+        str(target),
+        content=content,
+        overrides=overrides(2),
+        console=quiet,
+        check_cache=work / "check-2" if before else check_cache,
+    )
+    searched = (searched_first, SEARCH_SECONDS[-1])
     mirror = work / "mirror"
     now = time.time()
     releases = target / "releases"
@@ -121,7 +210,33 @@ def one_run(content_source: Path, work: Path, *, before: bool = False) -> Run:
     seconds, sent = bare_rsync(
         fresh_copy(releases / again.release, work / "b2", now), mirror
     )
-    return Run(first, again, seconds, sent)
+    checks = learnt and time_checks(releases / again.release, learnt, work)
+    files = (again.report.parsed, again.report.reused)
+    same = search_same_build(releases / again.release, work) if search else None
+    return Run(
+        first,
+        again,
+        seconds,
+        sent,
+        searched=searched,
+        search_same_build=same,
+        checks=checks,
+        check_files=files,
+    )
+
+
+def time_checks(output: Path, learnt: Path, work: Path) -> tuple[float, float, float]:
+    """The check of a republished build three ways: without a cache (as the
+    check was before piazza/checkcache.py), with an empty one, and with what
+    it learnt checking the previous build (as a republish finds it)."""
+    siteurl = read_siteurl(ROOT / "publishconf.py")
+
+    def timed(cache: Path | None) -> float:
+        started = time.perf_counter()
+        check_site(output, siteurl, cache=cache)
+        return time.perf_counter() - started
+
+    return timed(None), timed(work / "check-cold"), timed(learnt)
 
 
 def median(values) -> float:
@@ -160,6 +275,11 @@ def report(label: str, runs: list[Run]) -> None:
     base_sent = median(r.baseline_bytes for r in runs)
     base_time = median(r.baseline_seconds for r in runs)
     print(f"  republish sent {files_sent:,.0f} files, {sent:,.0f} bytes")
+    first_search = median(r.searched[0] for r in runs)
+    print(
+        f"  of the build, the search step: first publish {first_search:.2f} s, "
+        f"republish {median(r.searched[1] for r in runs):.2f} s"
+    )
     print()
     print(f"  {'figure':40}{'ours':>14}{'baseline':>14}{'ratio':>8}  target")
     print(f"  {'check / build':40}{check / build:13.1%} {'—':>13} {'':>7}  < 25%")
@@ -171,6 +291,39 @@ def report(label: str, runs: list[Run]) -> None:
         f"  {'bytes sent on republish, % of site':40}{sent / size:13.2%} "
         f"{base_sent / size:13.2%}{sent / base_sent if base_sent else 0:8.3f}  < 5%"
     )
+    same = [r.search_same_build for r in runs if r.search_same_build]
+    if same:
+        for measure, at in (("wall", 0), ("CPU", 2)):
+            ours = median(s[at] for s in same)
+            before = median(s[at + 1] for s in same)
+            print(
+                f"  {f'search step, same build, {measure}':40}{ours:12.2f} s"
+                f"{before:12.2f} s{ours / before:8.2f}  (baseline: before)"
+            )
+        ours, before = same[0][4], same[0][5]
+        print(
+            f"  {'  HTML pages Pagefind reads':40}{ours:14,.0f}{before:14,.0f}"
+            f"{ours / before:8.2f}"
+        )
+    if all(r.checks for r in runs):
+        none = median(r.checks[0] for r in runs)
+        for name, seconds, target in (
+            (
+                "check after one post, warm cache",
+                median(r.checks[2] for r in runs),
+                "<= 1.5 s",
+            ),
+            ("  the same, cold cache", median(r.checks[1] for r in runs), ""),
+        ):
+            print(
+                f"  {name:40}{seconds:12.2f} s{none:12.2f} s"
+                f"{seconds / none:8.2f}  {target}"
+            )
+        parsed, reused = runs[0].check_files
+        print(
+            "  (the check's baseline: the same check of the same build, no cache;"
+            f" the republish's parsed {counted(parsed, 'file')}, knew {reused:,})"
+        )
 
 
 def compare(ours: list[Run], before: list[Run]) -> None:
@@ -194,6 +347,11 @@ def main() -> None:
         "--before",
         action="store_true",
         help="also measure once how publishing compressed before plugins/compressed",
+    )
+    parser.add_argument(
+        "--search-before",
+        action="store_true",
+        help="also the republish's search step as it ran before, on the same build",
     )
     parser.add_argument(
         "--s3", action="store_true", help="also publish to S3 (on loopback)"
@@ -230,7 +388,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-publish-") as tmp:
         work = Path(tmp)
         sample = [
-            one_run(ROOT / "content", work / f"sample-{i}") for i in range(args.runs)
+            one_run(ROOT / "content", work / f"sample-{i}", search=args.search_before)
+            for i in range(args.runs)
         ]
         report("sample site", sample)
         if not args.skip_synthetic:
@@ -239,7 +398,8 @@ def main() -> None:
                 if not (content / folder).exists():
                     shutil.copytree(ROOT / "content" / folder, content / folder)
             synthetic = [
-                one_run(content, work / f"synth-{i}") for i in range(args.runs)
+                one_run(content, work / f"synth-{i}", search=args.search_before)
+                for i in range(args.runs)
             ]
             report(f"synthetic site, {args.posts:,} posts (it + en)", synthetic)
             if args.before:

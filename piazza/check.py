@@ -24,31 +24,47 @@ the index must hold exactly those, one per language, within its budget.
 
 Each page is parsed once (lxml); file existence is answered from one walk of the
 folder, and URL resolution is cached, so the check stays a small fraction of the
-build even at thousands of pages.
+build even at thousands of pages. With a ``cache`` folder (var/check/, as
+`invoke check` and `invoke publish` use), what each file says (its own
+findings, links, ids, size, feeds; its *facts*) is kept by the SHA-256 of its
+bytes (piazza/checkcache.py), so a republish parses only the files whose bytes
+changed; what depends on other files (does a link's target exist, does it have
+the anchor, is an image under budget, does the search index count every page)
+is judged again from the facts at every check, so the findings are the same
+with or without the cache.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import runpy
+import sys
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 import feedparser
 from lxml import etree
 
+from piazza import checkcache
+from piazza.checkcache import FactCache, collector_paused
 from piazza.search import check_index
 from pictures.settings import Budget, budget
 from wording import counted
 
 DEFAULT_SIZE_BUDGET = 512 * 1024
 """Bytes an HTML page may weigh on its own (images and CSS not included)."""
+
+CHECK_CACHE = Path("var/check")
+"""Where `invoke check` and `invoke publish` keep each file's facts (relative
+to the project; piazza/checkcache.py). Safe to delete."""
 
 DEFAULT_IGNORE_PREFIXES = ("/comments/",)
 """URL paths served by something other than the static site (Isso, via nginx)."""
@@ -187,6 +203,10 @@ class CheckReport:
     pages: int = 0
     files: int = 0
     drafts: int = 0  # draft pages left out (a published site has none)
+    # files read afresh, and files whose facts the cache had (not findings:
+    # a report is the same with or without the cache)
+    parsed: int = field(default=0, compare=False)
+    reused: int = field(default=0, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -210,11 +230,12 @@ class _Site:
         self, root: Path, siteurl: str, ignore_prefixes: Sequence[str]
     ) -> None:
         self.root = root
+        self.top = os.fspath(root)
         self.files: set[str] = set()
         self.dirs: set[str] = set()
         for dirpath, dirnames, filenames in os.walk(root):
-            rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
-            prefix = "" if rel == "." else rel + "/"
+            rel = dirpath[len(self.top) + 1 :].replace(os.sep, "/")
+            prefix = rel + "/" if rel else ""
             self.dirs.update(prefix + d for d in dirnames)
             self.files.update(prefix + name for name in filenames)
         self.siteurl = siteurl.rstrip("/")
@@ -275,21 +296,37 @@ class _Site:
             return _Target(f"{rel}/index.html", wanted, fragment)
         return _Target(None, wanted, fragment)
 
-    def is_insecure(self, ref: str) -> bool:
-        """An absolute http:// URL (what mixed content means)."""
-        return ref[:7].lower() == "http://"
-
 
 @dataclass
 class _Findings:
     errors: set[Finding] = field(default_factory=set)
     warnings: set[Finding] = field(default_factory=set)
 
-    def error(self, kind: Kind, page: str, detail: str) -> None:
+    def error(self, kind: Kind | str, page: str, detail: str) -> None:
         self.errors.add(Finding(str(kind), page, detail))
 
-    def warn(self, kind: Kind, page: str, detail: str) -> None:
+    def warn(self, kind: Kind | str, page: str, detail: str) -> None:
         self.warnings.add(Finding(str(kind), page, detail))
+
+
+class _Local:
+    """What a file's own rules found, before it is known where the file is:
+    (is an error, kind, detail) triples, part of the file's facts."""
+
+    def __init__(self) -> None:
+        self.found: list[tuple[bool, str, str]] = []
+
+    def error(self, kind: Kind | str, page: str, detail: str) -> None:
+        self.found.append((True, str(kind), detail))
+
+    def warn(self, kind: Kind | str, page: str, detail: str) -> None:
+        self.found.append((False, str(kind), detail))
+
+    def facts(self) -> tuple[tuple[bool, str, str], ...]:
+        return tuple(self.found)
+
+
+_Sink = _Findings | _Local
 
 
 @dataclass
@@ -297,13 +334,13 @@ class _ReaderFindings:
     """Where findings inside reader content go: every one a warning, of kind
     reader-content, naming the comment or entry (``label``)."""
 
-    found: _Findings
+    found: _Sink
     label: str
 
-    def error(self, kind: Kind, page: str, detail: str) -> None:
+    def error(self, kind: Kind | str, page: str, detail: str) -> None:
         self.warn(kind, page, detail)
 
-    def warn(self, kind: Kind, page: str, detail: str) -> None:
+    def warn(self, kind: Kind | str, page: str, detail: str) -> None:
         self.found.warn(Kind.READER_CONTENT, page, f"{self.label}: {detail}")
 
 
@@ -333,6 +370,7 @@ def check_site(
     ignore_prefixes: Sequence[str] = DEFAULT_IGNORE_PREFIXES,
     drafts: bool = False,
     image_budget: Budget | None = None,
+    cache: Path | None = None,
 ) -> CheckReport:
     """Check a built site in ``output_dir`` published at ``siteurl``.
 
@@ -345,67 +383,114 @@ def check_site(
     assets into mixed-content errors. URL paths under ``ignore_prefixes`` are
     served by something else (the comment server) and are not looked for.
     ``image_budget`` defaults to the project's settings (pelicanconf.py).
+
+    ``cache`` is a folder (var/check/) where what each file's own rules found
+    is kept by content hash (piazza/checkcache.py): a file whose bytes did
+    not change is not parsed again. The findings are the same with or without.
     """
     output_dir = Path(output_dir)
     if not output_dir.is_dir():
         raise FileNotFoundError(f"{output_dir} is not a folder: build the site first")
     if https_required is None:
         https_required = siteurl.lower().startswith("https://")
-    site = _Site(output_dir, siteurl, ignore_prefixes)
-    found = _Findings()
-    pending = _Pending()
-    pages = skipped = 0
-    for rel in sorted(site.files):
-        if rel.endswith(HTML_SUFFIXES):
-            checked = _check_page(
-                site,
-                rel,
-                found,
-                pending,
-                size_budget=size_budget,
-                https_required=https_required,
-                drafts=drafts,
+    with collector_paused():  # see piazza/checkcache.py
+        site = _Site(output_dir, siteurl, ignore_prefixes)
+        facts = FactCache(
+            cache / f"facts-{'https' if https_required else 'http'}.bin"
+            if cache
+            else None,
+            _cache_version(https_required),
+        )
+        found = _Findings()
+        pending = _Pending()
+        pages = skipped = 0
+        for rel in sorted(site.files):
+            if rel.endswith(HTML_SUFFIXES):
+                checked = _check_page(
+                    site,
+                    rel,
+                    found,
+                    pending,
+                    facts,
+                    size_budget=size_budget,
+                    https_required=https_required,
+                    drafts=drafts,
+                )
+                pages += checked
+                skipped += not checked
+            elif rel.endswith(".css"):
+                _check_css(site, rel, found, facts)
+            elif rel.endswith(FEED_SUFFIXES):
+                pending.xml_feeds.add(rel)
+            elif rel.endswith(".json") and (
+                rel.startswith("feeds/")
+                or "/feeds/" in rel
+                or rel.endswith("feed.json")
+            ):
+                pending.json_feeds.add(rel)
+        for rel in sorted(pending.xml_feeds):
+            _check_file(site, rel, found, facts, role=b"x", gather=_xml_feed_facts)
+        for rel in sorted(pending.json_feeds):
+            _check_file(site, rel, found, facts, role=b"j", gather=_json_feed_facts)
+        if "sitemap.xml" in site.files:
+            _check_file(
+                site, "sitemap.xml", found, facts, role=b"s", gather=_sitemap_facts
             )
-            pages += checked
-            skipped += not checked
-        elif rel.endswith(".css"):
-            _check_css(site, rel, found)
-        elif rel.endswith(FEED_SUFFIXES):
-            pending.xml_feeds.add(rel)
-        elif rel.endswith(".json") and (
-            rel.startswith("feeds/") or "/feeds/" in rel or rel.endswith("feed.json")
-        ):
-            pending.json_feeds.add(rel)
-    for rel in sorted(pending.xml_feeds):
-        _check_xml_feed(site, rel, found)
-    for rel in sorted(pending.json_feeds):
-        _check_json_feed(site, rel, found)
-    if "sitemap.xml" in site.files:
-        _check_sitemap(site, "sitemap.xml", found)
-    for problem in check_index(output_dir, pending.searchable):
-        found.error(Kind.SEARCH_INDEX, "pagefind/", problem)
-    _check_image_budgets(site, pending, found, image_budget or project_image_budget())
-    for page, target, fragment, shown, sink in pending.fragments:
-        ids = pending.ids.get(target)
-        if ids is not None and fragment not in ids:
-            sink.warn(
-                Kind.BROKEN_FRAGMENT, page, f"{shown}: no id {fragment!r} on {target}"
-            )
-    return CheckReport(
-        errors=sorted(found.errors),
-        warnings=sorted(found.warnings),
-        pages=pages,
-        files=len(site.files),
-        drafts=skipped,
+        facts.save()
+        for problem in check_index(output_dir, pending.searchable):
+            found.error(Kind.SEARCH_INDEX, "pagefind/", problem)
+        _check_image_budgets(
+            site, pending, found, image_budget or project_image_budget()
+        )
+        for page, target, fragment, shown, sink in pending.fragments:
+            ids = pending.ids.get(target)
+            if ids is not None and fragment not in ids:
+                sink.warn(
+                    Kind.BROKEN_FRAGMENT,
+                    page,
+                    f"{shown}: no id {fragment!r} on {target}",
+                )
+        return CheckReport(
+            errors=sorted(found.errors),
+            warnings=sorted(found.warnings),
+            pages=pages,
+            files=len(site.files),
+            drafts=skipped,
+            parsed=facts.misses,
+            reused=facts.hits,
+        )
+
+
+def _cache_version(https_required: bool) -> str:
+    """What the facts depend on besides a file's bytes: the rules (this code),
+    the parsers, the settings read while gathering them."""
+    code = hashlib.sha256()
+    for module in (__file__, checkcache.__file__):
+        code.update(Path(module).read_bytes())
+    return " ".join(
+        (
+            code.hexdigest(),
+            f"lxml={etree.LXML_VERSION}/{etree.LIBXML_VERSION}",
+            f"feedparser={feedparser.__version__}",
+            f"python={sys.version_info[:3]}",
+            f"https={https_required}",
+        )
     )
 
 
 def _read(site: _Site, rel: str, found: _Findings) -> bytes | None:
     try:
-        return (site.root / rel).read_bytes()
+        with open(f"{site.top}/{rel}", "rb") as file:  # no Path: 20,000 of them
+            return file.read()
     except OSError as exc:
         found.error(Kind.UNREADABLE, rel, f"cannot read {site.root / rel}: {exc}")
         return None
+
+
+# A page's facts: what a page says, whatever the rest of the site holds.
+_PAGE, _DRAFT, _EMPTY = 0, 1, 2
+_LINK, _ASSET = 0, 1
+_KIND_OF_REF = {_LINK: Kind.BROKEN_LINK, _ASSET: Kind.MISSING_ASSET}
 
 
 def _check_page(
@@ -413,6 +498,7 @@ def _check_page(
     rel: str,
     found: _Findings,
     pending: _Pending,
+    facts: FactCache,
     *,
     size_budget: int,
     https_required: bool,
@@ -422,65 +508,104 @@ def _check_page(
     data = _read(site, rel, found)
     if data is None:
         return True
-    doc = etree.fromstring(data, _PARSER) if data.strip() else None
-    if doc is not None and not drafts and doc.get("data-status") == "draft":
+    state, size, ids, lang, base, local, refs, images, feeds = facts.facts(
+        b"p", data, partial(_page_facts, https_required=https_required)
+    )
+    if state == _DRAFT and not drafts:
         return False
-    if len(data) > size_budget:
+    if size > size_budget:
         found.error(
             Kind.OVER_BUDGET,
             rel,
-            f"{len(data):,} bytes, over the budget of {size_budget:,} bytes",
+            f"{size:,} bytes, over the budget of {size_budget:,} bytes",
         )
-    if doc is None:
+    if state == _EMPTY:
         found.error(Kind.UNREADABLE, rel, "empty, or not parseable as HTML")
         return True
-    pending.ids[rel] = frozenset(_XP_IDS(doc))
-    if _XP_SEARCHABLE(doc):
-        pending.searchable[doc.get("lang") or "unknown"] += 1
-    elements = list(doc.iter(*_TAGS))
+    own_ids = pending.ids[rel] = frozenset(ids)
+    if lang is not None:
+        pending.searchable[lang] += 1
+    for is_error, kind, detail in local:
+        (found.error if is_error else found.warn)(kind, rel, detail)
     page_url = site.page_url(rel)
+    if base is not None:
+        page_url = urljoin(page_url, base)
+    good = site.good
+    sinks: dict[str | None, _Findings | _ReaderFindings] = {None: found}
+    for ref, shown, kind, label in refs:
+        if ref in good:
+            continue
+        sink = sinks.get(label)
+        if sink is None:
+            sink = sinks[label] = _ReaderFindings(found, label)
+        _check_ref(
+            site,
+            rel,
+            page_url,
+            ref,
+            sink,
+            own_ids=own_ids,
+            pending=pending,
+            shown=shown,
+            kind=_KIND_OF_REF[kind],
+        )
+    for ref in images:
+        target = site.resolve(ref, page_url)
+        if target is not None and target.path and target.path.endswith(IMAGE_SUFFIXES):
+            pending.images[target.path].add(rel)
+    for ref, xml in feeds:
+        target = site.resolve(ref, page_url)
+        if target is not None and target.path is not None:
+            (pending.xml_feeds if xml else pending.json_feeds).add(target.path)
+    return True
+
+
+def _page_facts(data: bytes, *, https_required: bool) -> tuple:
+    """What a page's own rules find, and what it links to, loads and names:
+    (state, size, ids, searchable lang, base href, findings, refs, images,
+    feeds), plain values (piazza/checkcache.py keeps them)."""
+    doc = etree.fromstring(data, _PARSER) if data.strip() else None
+    if doc is None:
+        return (_EMPTY, len(data), (), None, None, (), (), (), ())
+    state = _DRAFT if doc.get("data-status") == "draft" else _PAGE
+    ids = frozenset(_XP_IDS(doc))
+    lang = (doc.get("lang") or "unknown") if _XP_SEARCHABLE(doc) else None
+    elements = list(doc.iter(*_TAGS))
+    base = None
     for element in elements:
         if element.tag == "base" and element.get("href"):
-            page_url = urljoin(page_url, element.get("href").strip())
+            base = element.get("href").strip()
             break
-    good = site.good
+    local = _Local()
+    refs: list[tuple[str, str, int, str | None]] = []
+    images: list[str] = []
+    feeds: list[tuple[str, bool]] = []
     title = canonical = noindex = False
-    readers = _reader_content(doc, found)
-    sink: _Findings | _ReaderFindings = found
+    readers = _reader_content(doc, local)
+    sink: _Local | _ReaderFindings = local
+    label: str | None = None
 
-    def link(ref: str, shown: str) -> None:
-        if ref not in good:
-            _check_ref(
-                site,
-                rel,
-                page_url,
-                ref,
-                sink,
-                pending=pending,
-                shown=shown,
-                kind=Kind.BROKEN_LINK,
+    def link(ref: str, shown: str, kind: int = _LINK) -> None:
+        if ref.startswith("#"):
+            fragment = unquote(ref[1:])
+            if fragment and fragment != "top" and fragment not in ids:
+                sink.error(Kind.BROKEN_FRAGMENT, "", f"{shown} {ref}: no such id here")
+        else:  # the same URLs recur on every page: stored once (marshal)
+            refs.append(
+                (sys.intern(ref), sys.intern(shown), kind, label and sys.intern(label))
             )
 
     def asset(ref: str, shown: str, *, loaded: bool = True) -> None:
-        if https_required and site.is_insecure(ref):
+        if https_required and _is_insecure(ref):
             report = sink.error if loaded else sink.warn
-            report(Kind.MIXED_CONTENT, rel, f"{shown} {ref} is loaded over http")
-        if ref not in good:
-            _check_ref(
-                site,
-                rel,
-                page_url,
-                ref,
-                sink,
-                pending=pending,
-                shown=shown,
-                kind=Kind.MISSING_ASSET,
-            )
+            report(Kind.MIXED_CONTENT, "", f"{shown} {ref} is loaded over http")
+        link(ref, shown, _ASSET)
 
     for element in elements:
         tag = element.tag
         get = element.get
-        sink = readers.get(element, found) if readers else found
+        sink = readers.get(element, local) if readers else local
+        label = sink.label if isinstance(sink, _ReaderFindings) else None
         if tag in {"a", "area"}:
             href = get("href")
             if href is not None:
@@ -500,7 +625,7 @@ def _check_page(
             else:
                 link(ref, shown)
                 if "alternate" in rels:
-                    _note_feed(site, page_url, ref, get("type"), pending)
+                    _note_feed(ref, get("type"), feeds)
         elif tag == "meta":
             content = (get("content") or "").strip()
             name = (get("property") or get("name") or "").lower()
@@ -521,7 +646,7 @@ def _check_page(
                 asset(ref, "<style> url()")
         elif tag != "base":
             if tag in {"img", "source"}:
-                _note_image(site, rel, page_url, element, pending=pending, sink=sink)
+                _note_image(element, images, sink=sink)
             for attribute in ("src", "poster", "data"):
                 value = get(attribute)
                 if value is not None and value.strip():
@@ -531,20 +656,35 @@ def _check_page(
                 for candidate in _srcset_urls(srcset):
                     asset(candidate, f"<{tag} srcset>")
 
-    sink = found
+    sink, label = local, None
     for style in _XP_STYLE_ATTRS(doc):
         for ref in _css_urls(style):
             asset(ref, "style url()")
 
     if not title:
-        found.error(Kind.MISSING_TITLE, rel, "no <title>, or an empty one")
+        local.error(Kind.MISSING_TITLE, "", "no <title>, or an empty one")
     if not canonical and not noindex:
-        found.error(
+        local.error(
             Kind.MISSING_CANONICAL,
-            rel,
+            "",
             'no <link rel="canonical"> (and the page is not marked noindex)',
         )
-    return True
+    return (
+        state,
+        len(data),
+        tuple(sorted(ids)),
+        lang,
+        base,
+        local.facts(),
+        tuple(refs),
+        tuple(images),
+        tuple(feeds),
+    )
+
+
+def _is_insecure(ref: str) -> bool:
+    """An absolute http:// URL (what mixed content means)."""
+    return ref[:7].lower() == "http://"
 
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".avif", ".gif", ".svg")
@@ -560,26 +700,20 @@ def project_image_budget(settings_file: Path | None = None) -> Budget:
 
 
 def _note_image(
-    site: _Site,
-    rel: str,
-    page_url: str,
     element: etree._Element,
+    images: list[str],
     *,
-    pending: _Pending,
-    sink: _Findings | _ReaderFindings,
+    sink: _Local | _ReaderFindings,
 ) -> None:
-    """An ``<img>`` needs alt text; remember the image files it loads."""
+    """An ``<img>`` needs alt text; remember the image URLs it loads."""
     if element.tag == "img" and element.get("alt") is None:
         src = (element.get("src") or "").strip() or "(no src)"
-        sink.error(Kind.IMAGE_WITHOUT_ALT, rel, f'<img src="{src}"> has no alt')
+        sink.error(Kind.IMAGE_WITHOUT_ALT, "", f'<img src="{src}"> has no alt')
     refs = [(element.get("src") or "").strip()]
     refs += _srcset_urls(element.get("srcset") or "")
-    for ref in refs:
-        if not ref or ref.startswith(("data:", "#")):
-            continue
-        target = site.resolve(ref, page_url)
-        if target is not None and target.path and target.path.endswith(IMAGE_SUFFIXES):
-            pending.images[target.path].add(rel)
+    images.extend(
+        sys.intern(ref) for ref in refs if ref and not ref.startswith(("data:", "#"))
+    )
 
 
 def _check_image_budgets(
@@ -607,7 +741,7 @@ def _check_image_budgets(
 
 
 def _reader_content(
-    doc: etree._Element, found: _Findings
+    doc: etree._Element, found: _Local
 ) -> dict[etree._Element, _ReaderFindings]:
     """Each element inside reader content, with where its findings go (the
     innermost marked container names it)."""
@@ -628,15 +762,12 @@ def _check_ref(
     ref: str,
     found: _Findings | _ReaderFindings,
     *,
+    own_ids: frozenset[str],
     pending: _Pending,
     shown: str,
     kind: Kind,
 ) -> None:
-    if ref.startswith("#"):
-        fragment = unquote(ref[1:])
-        if fragment and fragment != "top" and fragment not in pending.ids[rel]:
-            found.error(Kind.BROKEN_FRAGMENT, rel, f"{shown} {ref}: no such id here")
-        return
+    """Does ``ref`` (not a bare #fragment: the page's facts judged those) resolve?"""
     target = site.resolve(ref, page_url)
     if target is None:
         return
@@ -647,25 +778,16 @@ def _check_ref(
     if not fragment or fragment == "top" or not target.path.endswith(HTML_SUFFIXES):
         return
     if target.path == rel:
-        if fragment not in pending.ids[rel]:
+        if fragment not in own_ids:
             found.error(Kind.BROKEN_FRAGMENT, rel, f"{shown} {ref}: no such id here")
     else:
         pending.fragments.append((rel, target.path, fragment, f"{shown} {ref}", found))
 
 
-def _note_feed(
-    site: _Site, page_url: str, ref: str, mime: str | None, pending: _Pending
-) -> None:
+def _note_feed(ref: str, mime: str | None, feeds: list[tuple[str, bool]]) -> None:
     mime = (mime or "").lower().split(";")[0].strip()
-    if mime not in XML_FEED_TYPES and mime not in JSON_FEED_TYPES:
-        return
-    target = site.resolve(ref, page_url)
-    if target is None or target.path is None:
-        return
-    if mime in XML_FEED_TYPES:
-        pending.xml_feeds.add(target.path)
-    else:
-        pending.json_feeds.add(target.path)
+    if mime in XML_FEED_TYPES or mime in JSON_FEED_TYPES:
+        feeds.append((ref, mime in XML_FEED_TYPES))
 
 
 def _srcset_urls(srcset: str) -> Iterable[str]:
@@ -682,12 +804,12 @@ def _css_urls(text: str) -> Iterable[str]:
             yield ref
 
 
-def _check_css(site: _Site, rel: str, found: _Findings) -> None:
+def _check_css(site: _Site, rel: str, found: _Findings, facts: FactCache) -> None:
     data = _read(site, rel, found)
     if data is None:
         return
     url = site.page_url(rel)
-    for ref in _css_urls(data.decode("utf-8", errors="replace")):
+    for ref in facts.facts(b"c", data, _css_facts):
         target = site.resolve(ref, url)
         if target is not None and target.path is None:
             found.error(
@@ -697,90 +819,120 @@ def _check_css(site: _Site, rel: str, found: _Findings) -> None:
             )
 
 
-def _check_internal_url(
-    site: _Site, rel: str, url: object, shown: str, found: _Findings
+def _css_facts(data: bytes) -> tuple[str, ...]:
+    return tuple(_css_urls(data.decode("utf-8", errors="replace")))
+
+
+class _FileFacts:
+    """What a feed's or sitemap's own rules find, and the site URLs it names."""
+
+    def __init__(self) -> None:
+        self.local = _Local()
+        self.urls: list[tuple[str, str]] = []
+
+    def url(self, url: object, shown: str) -> None:
+        if isinstance(url, str) and url:
+            self.urls.append((url, shown))
+
+    def facts(self) -> tuple:
+        return (self.local.facts(), tuple(self.urls))
+
+
+def _check_file(
+    site: _Site,
+    rel: str,
+    found: _Findings,
+    facts: FactCache,
+    *,
+    role: bytes,
+    gather: Callable[[bytes], tuple],
 ) -> None:
-    if not isinstance(url, str) or not url:
-        return
-    target = site.resolve(url.strip(), site.page_url(rel))
-    if target is not None and target.path is None:
-        found.error(
-            Kind.BROKEN_LINK,
-            rel,
-            f"{shown} {url}: no file {target.wanted} in the output",
-        )
-
-
-def _check_xml_feed(site: _Site, rel: str, found: _Findings) -> None:
+    """A feed or sitemap: its own findings, then every site URL it names."""
     data = _read(site, rel, found)
     if data is None:
         return
+    local, urls = facts.facts(role, data, gather)
+    for is_error, kind, detail in local:
+        (found.error if is_error else found.warn)(kind, rel, detail)
+    page_url = site.page_url(rel)
+    for url, shown in urls:
+        target = site.resolve(url.strip(), page_url)
+        if target is not None and target.path is None:
+            found.error(
+                Kind.BROKEN_LINK,
+                rel,
+                f"{shown} {url}: no file {target.wanted} in the output",
+            )
+
+
+def _xml_feed_facts(data: bytes) -> tuple:
+    file = _FileFacts()
     parsed = feedparser.parse(data)
     if parsed.get("bozo"):
         problem = parsed.get("bozo_exception")
-        found.error(Kind.INVALID_FEED, rel, f"does not parse as a feed: {problem}")
-        return
+        file.local.error(Kind.INVALID_FEED, "", f"does not parse as a feed: {problem}")
+        return file.facts()
     if not parsed.get("version"):
-        found.error(Kind.INVALID_FEED, rel, "not recognised as an Atom or RSS feed")
-        return
+        file.local.error(Kind.INVALID_FEED, "", "not recognised as an Atom or RSS feed")
+        return file.facts()
     for number, entry in enumerate(parsed.entries, start=1):
         if not entry.get("title"):
-            found.error(Kind.INVALID_FEED, rel, f"entry {number} has no title")
-        _check_internal_url(site, rel, entry.get("link"), f"entry {number}", found)
+            file.local.error(Kind.INVALID_FEED, "", f"entry {number} has no title")
+        file.url(entry.get("link"), f"entry {number}")
+    return file.facts()
 
 
-def _check_json_feed(site: _Site, rel: str, found: _Findings) -> None:
-    data = _read(site, rel, found)
-    if data is None:
-        return
+def _json_feed_facts(data: bytes) -> tuple:
+    file = _FileFacts()
+    error = file.local.error
     try:
         feed = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        found.error(Kind.INVALID_FEED, rel, f"not valid JSON: {exc}")
-        return
+        error(Kind.INVALID_FEED, "", f"not valid JSON: {exc}")
+        return file.facts()
     if not isinstance(feed, dict):
-        found.error(Kind.INVALID_FEED, rel, "a JSON Feed must be a JSON object")
-        return
+        error(Kind.INVALID_FEED, "", "a JSON Feed must be a JSON object")
+        return file.facts()
     version = feed.get("version")
     if not isinstance(version, str) or not version.startswith(JSON_FEED_VERSION):
-        found.error(
+        error(
             Kind.INVALID_FEED,
-            rel,
+            "",
             f"'version' is {version!r}, not a {JSON_FEED_VERSION}... URL",
         )
     title = feed.get("title")
     if not isinstance(title, str) or not title.strip():
-        found.error(Kind.INVALID_FEED, rel, "'title' is missing or empty")
+        error(Kind.INVALID_FEED, "", "'title' is missing or empty")
     items = feed.get("items")
     if not isinstance(items, list):
-        found.error(Kind.INVALID_FEED, rel, "'items' is missing or not a list")
-        return
+        error(Kind.INVALID_FEED, "", "'items' is missing or not a list")
+        return file.facts()
     for key in ("home_page_url", "feed_url"):
-        _check_internal_url(site, rel, feed.get(key), f"'{key}'", found)
+        file.url(feed.get(key), f"'{key}'")
     for number, item in enumerate(items, start=1):
         if not isinstance(item, dict) or "id" not in item:
-            found.error(Kind.INVALID_FEED, rel, f"item {number} has no 'id'")
+            error(Kind.INVALID_FEED, "", f"item {number} has no 'id'")
             continue
         if "content_html" not in item and "content_text" not in item:
-            found.error(
+            error(
                 Kind.INVALID_FEED,
-                rel,
+                "",
                 f"item {number} has neither content_html nor content_text",
             )
-        _check_internal_url(site, rel, item.get("url"), f"item {number} url", found)
+        file.url(item.get("url"), f"item {number} url")
+    return file.facts()
 
 
-def _check_sitemap(site: _Site, rel: str, found: _Findings) -> None:
-    data = _read(site, rel, found)
-    if data is None:
-        return
+def _sitemap_facts(data: bytes) -> tuple:
+    file = _FileFacts()
     try:
         root = etree.fromstring(data, parser=etree.XMLParser(resolve_entities=False))
     except etree.XMLSyntaxError as exc:
-        found.error(Kind.INVALID_SITEMAP, rel, f"not well-formed XML: {exc}")
-        return
+        file.local.error(Kind.INVALID_SITEMAP, "", f"not well-formed XML: {exc}")
+        return file.facts()
     for loc in root.iter("{*}loc"):
-        _check_internal_url(site, rel, (loc.text or "").strip(), "<loc>", found)
+        file.url((loc.text or "").strip(), "<loc>")
+    return file.facts()
 
 
 def format_report(report: CheckReport, *, limit: int = 30) -> str:

@@ -24,7 +24,13 @@ from rich.console import Console
 from rich.table import Table
 
 from piazza import terminal
-from piazza.check import DEFAULT_SIZE_BUDGET, CheckReport, check_site, format_report
+from piazza.check import (
+    CHECK_CACHE,
+    DEFAULT_SIZE_BUDGET,
+    CheckReport,
+    check_site,
+    format_report,
+)
 from piazza.errors import PublishError
 from piazza.pelican_run import run_pelican
 from piazza.release import (
@@ -170,11 +176,14 @@ def publish(
     force: bool = False,
     console: Console | None = None,
     root: Path = ROOT,
+    check_cache: Path | None = None,
 ) -> PublishResult:
     """Build, check, upload as a new release, switch `current`, prune old releases.
 
     Nothing on the target changes unless the build and the check pass and the
     upload completes. ``force`` makes a new release even when nothing changed.
+    The check keeps what it learnt of each file in ``check_cache`` (default
+    var/check/), so a republish re-reads only the files whose bytes changed.
     """
     out = _console(console)
     settings = settings or root / "publishconf.py"
@@ -193,7 +202,12 @@ def publish(
         built_at = datetime.now(UTC)
         siteurl = read_siteurl(settings, overrides)
         with out.status("Checking links, assets, feeds and pages…"):
-            report = check_site(output, siteurl, size_budget=size_budget)
+            report = check_site(
+                output,
+                siteurl,
+                size_budget=size_budget,
+                cache=check_cache or root / CHECK_CACHE,
+            )
         checked = time.perf_counter()
         if not report.ok:
             out.print(format_report(report), markup=False, highlight=False)
@@ -332,6 +346,7 @@ def check(
     size_budget: int = DEFAULT_SIZE_BUDGET,
     console: Console | None = None,
     drafts: bool = False,
+    cache: Path | None = ROOT / CHECK_CACHE,
 ) -> CheckReport:
     """Check a built site and print the report; PublishError if it has errors.
 
@@ -349,10 +364,16 @@ def check(
     if siteurl is None:
         siteurl = guess_siteurl(output_dir)
     started = time.perf_counter()
-    report = check_site(output_dir, siteurl, size_budget=size_budget, drafts=drafts)
+    report = check_site(
+        output_dir, siteurl, size_budget=size_budget, drafts=drafts, cache=cache
+    )
     elapsed = time.perf_counter() - started
     out.print(format_report(report), markup=False, highlight=False)
-    out.print(f"({elapsed:.2f} s, site URL {siteurl or '(relative)'})")
+    reused = f", {report.reused:,} known from {cache}" if cache else ""
+    out.print(
+        f"({elapsed:.2f} s, {counted(report.parsed, 'file')} parsed{reused}, "
+        f"site URL {siteurl or '(relative)'})"
+    )
     if not report.ok:
         raise PublishError(
             f"{output_dir} has {counted(len(report.errors), 'error')}: fix "

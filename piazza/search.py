@@ -20,9 +20,13 @@ import gzip
 import hashlib
 import json
 import logging
+import os
+import re
 import shutil
 import subprocess
+import tempfile
 import time
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +35,23 @@ from typing import Any
 import brotli
 import cbor2
 
+from wholefile import write_whole
+
 log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+DEFAULT_CACHE = ROOT / "var" / "search"
+"""Where the compressed variants of Pagefind's scripts are kept, by content
+hash: the same Pagefind writes the same scripts, so they are compressed once."""
+
+# The attribute that makes a page searchable (plugins/search). HTML attribute
+# names are case-insensitive (in ASCII), and so is Pagefind's selector.
+MARK = b"data-pagefind-body"
+
+# Pagefind says this when some page carries the mark (and then ignores the
+# pages without it); without the line it indexed every page whole.
+MARKED_SITE = "Found a data-pagefind-body element"
 
 BUNDLE = "pagefind"
 """The bundle's folder in the output (SEARCH_BUNDLE_URL in plugins/search)."""
@@ -105,11 +125,22 @@ def pagefind_binary() -> Path:
         ) from None
 
 
-def index_site(output: Path) -> SearchIndex:
+def index_site(
+    output: Path, *, cache: Path | None = None, marked_only: bool = True
+) -> SearchIndex:
     """Index the built site in ``output`` into ``output/pagefind/``.
 
     Any earlier bundle is replaced whole. SearchIndexError (with Pagefind's
     own words) if it fails.
+
+    Pagefind reads every page to learn whether any carries
+    ``data-pagefind-body``, then indexes only those that do; the listings
+    (tags, categories, archives, pagination) cost it about as much to read
+    as the posts. So its glob names only the pages that mention the mark,
+    and the same index comes out. Should it not find them all, or no page
+    really carry the mark (Pagefind says both), it indexes the whole site, as
+    it would have. ``marked_only=False`` gives it the whole site from the
+    start. ``cache`` keeps the compressed scripts (default: var/search).
     """
     output = Path(output)
     if not (output / "index.html").is_file():
@@ -120,34 +151,96 @@ def index_site(output: Path) -> SearchIndex:
     if bundle.exists():
         shutil.rmtree(bundle)
     started = time.perf_counter()
-    try:
-        proc = subprocess.run(
-            [str(pagefind_binary()), "--site", str(output), "--output-subdir", BUNDLE],
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise SearchIndexError(
-            f"Pagefind did not finish indexing {output} in {TIMEOUT} s."
-        ) from None
+    pages = marked_pages(output) if marked_only else []
+    if pages:
+        try:
+            said = run_pagefind(output, bundle, glob=glob_of(pages))
+        except SearchIndexError:  # said again below, if it wasn't the glob
+            said = ""
+        matched = _MATCHED.search(said)
+        if MARKED_SITE not in said or not matched or int(matched[1]) != len(pages):
+            log.debug("search index: the glob fell short, indexing every page")
+            shutil.rmtree(bundle, ignore_errors=True)
+            pages = []
+    if not pages:
+        run_pagefind(output, bundle)
     seconds = time.perf_counter() - started
+    for name in UNUSED:
+        (bundle / name).unlink(missing_ok=True)
+    make_repeatable(bundle)
+    precompress(bundle, DEFAULT_CACHE if cache is None else Path(cache))
+    languages = tuple(
+        LanguageIndex(lang, info["pages"], info["meta"])
+        for lang, info in read_entry(bundle).items()
+    )
+    return SearchIndex(bundle, languages, folder_bytes(bundle), seconds)
+
+
+def marked_pages(output: Path) -> list[str]:
+    """The pages (paths relative to ``output``, with /) that Pagefind's
+    default glob (``**/*.html``) finds and that mention ``data-pagefind-body``."""
+    found = []
+    for folder, dirs, files in os.walk(output):
+        if folder == str(output):
+            dirs[:] = [d for d in dirs if d != BUNDLE]
+        for name in files:
+            if name.endswith(".html"):
+                path = os.path.join(folder, name)
+                with open(path, "rb") as page:
+                    data = page.read()
+                if MARK in data or MARK in data.lower():
+                    found.append(Path(path).relative_to(output).as_posix())
+    return sorted(found)
+
+
+# Metacharacters of Pagefind's globs (the wax crate), escaped with a backslash.
+_GLOB_SPECIAL = re.compile(r"([\\?*$:<>()\[\]{},])")
+
+# "Found 902 files matching {…}": how many pages the glob found.
+_MATCHED = re.compile(r"Found (\d+) files? matching")
+
+
+def glob_of(pages: list[str]) -> str:
+    """One Pagefind glob that matches exactly ``pages``."""
+    return "{" + ",".join(_GLOB_SPECIAL.sub(r"\\\1", p) for p in pages) + "}"
+
+
+def run_pagefind(output: Path, bundle: Path, glob: str | None = None) -> str:
+    """Pagefind over ``output`` (only what ``glob`` matches, if given) into
+    ``bundle``; what it said. It runs in a folder of its own, whose
+    configuration file carries the glob (a list of thousands of pages is too
+    long for a command line) and where no other configuration is found."""
+    with tempfile.TemporaryDirectory(prefix="piazza-pagefind-") as cwd:
+        if glob is not None:
+            Path(cwd, "pagefind.json").write_text(
+                json.dumps({"glob": glob}), encoding="utf-8"
+            )
+        try:
+            proc = subprocess.run(
+                [
+                    str(pagefind_binary()),
+                    "--site",
+                    str(output.resolve()),
+                    "--output-path",
+                    str(bundle.resolve()),
+                ],
+                cwd=cwd,
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise SearchIndexError(
+                f"Pagefind did not finish indexing {output} in {TIMEOUT} s."
+            ) from None
     if proc.returncode != 0 or not (bundle / ENTRY).is_file():
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-20:])
         raise SearchIndexError(
             f"Pagefind could not index {output} (exit {proc.returncode}); the "
             f"search would be missing, so nothing goes live. It said:\n{tail}"
         )
-    for name in UNUSED:
-        (bundle / name).unlink(missing_ok=True)
-    make_repeatable(bundle)
-    precompress(bundle)
-    languages = tuple(
-        LanguageIndex(lang, info["pages"], info["meta"])
-        for lang, info in read_entry(bundle).items()
-    )
-    return SearchIndex(bundle, languages, folder_bytes(bundle), seconds)
+    return proc.stdout
 
 
 # Pagefind's data files: gzip around "pagefind_dcd" and a CBOR document.
@@ -228,17 +321,47 @@ def make_repeatable(bundle: Path) -> None:
     )
 
 
-def precompress(bundle: Path) -> None:
+def precompress(bundle: Path, cache: Path = DEFAULT_CACHE) -> None:
     """Write .gz and .br beside Pagefind's scripts, at their best compression,
     for nginx's gzip_static and brotli_static (as pelican-precompress does for
     the pages): every first search loads both. Its other files are compressed
-    by Pagefind already."""
+    by Pagefind already. The variants are kept in ``cache`` by the script's
+    hash (brotli at quality 11 is slow, and the scripts change only with
+    Pagefind); a cache that can't be written only costs the time."""
     for name in FIRST_LOAD:
         data = (bundle / name).read_bytes()
-        (bundle / f"{name}.gz").write_bytes(
-            gzip.compress(data, compresslevel=9, mtime=0)
-        )
-        (bundle / f"{name}.br").write_bytes(brotli.compress(data, quality=11))
+        digest = hashlib.sha256(data).hexdigest()
+        for suffix, compress, decompress in (
+            ("gz", lambda d: gzip.compress(d, compresslevel=9, mtime=0), _gunzip),
+            ("br", lambda d: brotli.compress(d, quality=11), _unbrotli),
+        ):
+            kept = cache / f"{digest}.{suffix}"
+            variant = _kept(kept, data, decompress)
+            if variant is None:
+                variant = compress(data)
+                try:
+                    write_whole(kept, variant)
+                except OSError as exc:
+                    log.warning("search index: cannot keep %s (%s)", kept, exc)
+            (bundle / f"{name}.{suffix}").write_bytes(variant)
+
+
+def _gunzip(data: bytes) -> bytes:
+    return gzip.decompress(data)
+
+
+def _unbrotli(data: bytes) -> bytes:
+    return brotli.decompress(data)
+
+
+def _kept(path: Path, data: bytes, decompress) -> bytes | None:
+    """The variant kept at ``path`` if it gives ``data`` back (checked: it
+    takes a millisecond, and a damaged cache must not reach readers)."""
+    try:
+        variant = path.read_bytes()
+        return variant if decompress(variant) == data else None
+    except (OSError, EOFError, zlib.error, brotli.error):
+        return None
 
 
 def read_entry(bundle: Path) -> dict[str, dict]:
@@ -255,7 +378,11 @@ def read_entry(bundle: Path) -> dict[str, dict]:
 
 
 def folder_bytes(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    return sum(
+        os.path.getsize(os.path.join(path, name))
+        for path, _dirs, files in os.walk(folder)
+        for name in files
+    )
 
 
 def check_index(

@@ -17,7 +17,7 @@ import pytest
 from conftest import ROOT
 from feedserver import FeedServer, endless, gzip_bomb, trickle
 
-from community.aggregate import Status, run_aggregate
+from community.aggregate import POOL_THRESHOLD, Status, run_aggregate
 from community.cache import Cache
 from community.settings import CommunitySettings
 from community.subscriptions import load_subscriptions
@@ -632,22 +632,64 @@ print(report.feeds[0].status, "feedparser" in sys.modules,
 """
 
 
-def test_a_run_where_every_feed_answers_304_loads_no_parser(tmp_path, server):
-    url = server.fixture("/validated", "rss2.xml", validators=True)
-    subscribe(tmp_path, {"name": "Officina Rossi", "url": url})
-    aggregate(tmp_path)  # the first run reads the body and keeps the ETag
-    # The next run, in a fresh process with only the plugin on its path.
-    later = (NOW + timedelta(days=1)).isoformat()
+def in_a_fresh_process(script: str, *args: str) -> list[str]:
+    """The words ``script`` prints, run in a new Python with only the plugins
+    on its path (what it imports is its own)."""
     proc = subprocess.run(
-        [sys.executable, "-c", WARM_RUN, str(ROOT / "plugins"), str(tmp_path), later],
+        [sys.executable, "-c", script, str(ROOT / "plugins"), *args],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["not", "modified", "False", "False"]
+    return proc.stdout.split()
+
+
+def test_a_run_where_every_feed_answers_304_loads_no_parser(tmp_path, server):
+    url = server.fixture("/validated", "rss2.xml", validators=True)
+    subscribe(tmp_path, {"name": "Officina Rossi", "url": url})
+    aggregate(tmp_path)  # the first run reads the body and keeps the ETag
+    # The next run, in a fresh process with only the plugin on its path.
+    later = (NOW + timedelta(days=1)).isoformat()
+    said = in_a_fresh_process(WARM_RUN, str(tmp_path), later)
+    assert said == ["not", "modified", "False", "False"]
     assert len(server.requests_for("/validated")) == 2
+
+
+COLD_RUN = """
+import sys
+from pathlib import Path
+plugins, tmp = sys.argv[1:]
+sys.path.insert(0, plugins)
+from community.aggregate import run_aggregate
+from community.settings import CommunitySettings
+from community.subscriptions import load_subscriptions
+settings = CommunitySettings.from_pelican(
+    {"PATH": f"{tmp}/content", "COMMUNITY_CACHE_DIR": f"{tmp}/cache",
+     "COMMUNITY_WORKERS": 2}, root=Path(tmp)
+)
+report = run_aggregate(load_subscriptions(settings.feeds_file), settings)
+print(*sorted({str(f.status) for f in report.feeds}), *(
+    name in sys.modules for name in ("feedparser", "click", "pygments")))
+"""
+
+
+def test_a_cold_run_parses_in_workers_and_starts_light(tmp_path, server):
+    """Many new feeds: worker processes parse them, each importing the
+    parser itself while the main process fetches; the main process never
+    loads the parser, nor httpx's command-line client (click, pygments)."""
+    subscribe(
+        tmp_path,
+        *(
+            {"name": f"Officina {n}", "url": server.fixture(f"/cold/{n}", "rss2.xml")}
+            for n in range(POOL_THRESHOLD)
+        ),
+    )
+    said = in_a_fresh_process(COLD_RUN, str(tmp_path))
+    assert said == ["updated", "False", "False", "False"]
+    held = [entries(tmp_path, f"officina-{n}") for n in range(POOL_THRESHOLD)]
+    assert all(held) and len({tuple(e.title for e in h) for h in held}) == 1
 
 
 def test_a_permalink_is_the_identity_only_without_a_guid_and_always_made_safe(

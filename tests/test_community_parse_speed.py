@@ -5,9 +5,11 @@ without it (relative links and nested xml:base included)."""
 from __future__ import annotations
 
 import io
+import warnings
 
 import feedparser
 import pytest
+from feedparser.util import FeedParserDict
 from feedserver import FIXTURES
 from test_community_aggregate import XML_BASE
 
@@ -93,3 +95,32 @@ def test_every_feed_parses_the_same_with_and_without_the_speedups(
         assert first.link == "http://a.example/one/two/post.html"
         assert first.title_detail.base == "http://a.example/one/three/"
         assert second.link == "http://a.example/up.html"
+
+
+def _reads(entry) -> dict:
+    """What every way of reading an entry gives, for each of its keys, each
+    alias FeedParserDict knows and each of its special names."""
+    names = set(entry) | set(FeedParserDict.keymap) | {"category", "enclosures"}
+    names |= {"license", "updated", "updated_parsed", "absent"}
+    seen = {}
+    with warnings.catch_warnings():  # "updated" falling back to "published"
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for name in sorted(names):
+            try:
+                item = entry[name]
+            except KeyError:
+                item = KeyError
+            seen[name] = (item, entry.get(name, "default"), name in entry)
+    return seen
+
+
+@pytest.mark.parametrize(("name", "body"), bodies(), ids=[n for n, _ in bodies()])
+def test_entries_read_the_same_with_and_without_the_speedups(
+    name, body, plain_feedparser
+):
+    """Key aliases (``guid`` for ``id``, ``description`` for ``summary``) and
+    the special names read as feedparser's own FeedParserDict reads them."""
+    plain = [_reads(e) for e in parse(body).entries]
+    assert feedparser_speed.install()
+    fast = [_reads(e) for e in parse(body).entries]
+    assert fast == plain, name

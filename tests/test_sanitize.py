@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html as htmllib
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from hypothesis import given, settings
@@ -241,3 +242,25 @@ def test_output_is_valid_in_its_place(given, expected):
 
 def test_headings_past_h6_become_paragraphs():
     assert structure("<h1>a</h1><h2>b</h2>", under=5) == "<h6>a</h6><p>b</p>"
+
+
+def test_threads_cleaning_at_once_each_resolve_against_their_own_base():
+    """The cleaners are shared; each call's base URL is its own, whatever
+    other threads are cleaning meanwhile (the services clean in threads)."""
+
+    def links(n: int) -> set[str]:
+        base = f"https://blog{n}.example/posts/"
+        found = set()
+        fragment = '<p><a href="one">x</a><img src="two.png"></p>'
+        for _ in range(200):
+            cleaned = sanitize_html(fragment, base)
+            found |= set(re.findall(r'(?:href|src)="([^"]+)"', cleaned))
+        return found
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(links, range(16)))
+    for n, found in enumerate(results):
+        assert found == {
+            f"https://blog{n}.example/posts/one",
+            f"https://blog{n}.example/posts/two.png",
+        }

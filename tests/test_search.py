@@ -9,6 +9,10 @@ pages and the sources, never written here.
 
 from __future__ import annotations
 
+import gzip
+import json
+import logging
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -16,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+import brotli
+import cbor2
 import pytest
 from conftest import ROOT, build_site, free_port
 from lxml import html
@@ -25,7 +31,14 @@ from search.glue import searchable
 from test_translations import _translated
 
 from piazza.check import Kind, check_site
-from piazza.search import BUNDLE, check_index, index_site, read_entry
+from piazza.search import (
+    BUNDLE,
+    FIRST_LOAD,
+    check_index,
+    index_site,
+    marked_pages,
+    read_entry,
+)
 
 SEARCH = {"it": "/cerca/", "en": "/en/search/"}
 # The post whose Italian source says "votate" (and never "votare").
@@ -157,6 +170,159 @@ def test_the_same_pages_give_the_same_index_byte_for_byte(served, tmp_path):
 
     assert files(site) == files(served.output)
     assert len(files(site)) > 10
+
+
+def index_view(bundle: Path) -> dict:
+    """What a reader can find in a bundle, by URL rather than by Pagefind's
+    page numbers and file names: per language its pages (their fragments),
+    filters (value: URLs), sorts and words (word: URL: positions)."""
+
+    def load(path: Path) -> bytes:
+        data = gzip.decompress(path.read_bytes())
+        assert data.startswith(b"pagefind_dcd"), path
+        return data[len(b"pagefind_dcd") :]
+
+    view = {}
+    for lang, info in read_entry(bundle).items():
+        meta = cbor2.loads(load(bundle / info["meta"]))
+        fragments = [
+            json.loads(load(bundle / "fragment" / f"{page}.pf_fragment"))
+            for page, _words in meta[1]
+        ]
+        urls = [fragment["url"] for fragment in fragments]
+        filters = {}
+        for _name, chunk in meta[3]:
+            name, values = cbor2.loads(load(bundle / "filter" / f"{chunk}.pf_filter"))
+            filters[name] = {v: sorted(urls[n] for n in pages) for v, pages in values}
+        words = {}
+        for *_range, chunk in meta[2]:
+            for word, pages, *rest in cbor2.loads(
+                load(bundle / "index" / f"{chunk}.pf_index")
+            )[0]:
+                words[word] = ({urls[p[0]]: p[1:] for p in pages}, rest)
+        view[lang] = {
+            "version": meta[0],
+            "pages": {fragment["url"]: fragment for fragment in fragments},
+            "filters": filters,
+            "sorts": meta[4:],
+            "words": words,
+        }
+    return view
+
+
+def bundle_files(bundle: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(bundle).as_posix(): p.read_bytes()
+        for p in bundle.rglob("*")
+        if p.is_file()
+    }
+
+
+def whole_and_marked(site: Path, cache: Path, caplog) -> tuple[dict, dict]:
+    """The bundle of ``site`` indexed whole (Pagefind over every page, as
+    before), then as a build does (only the marked pages): files and views."""
+    index_site(site, marked_only=False, cache=cache)
+    whole = bundle_files(site / BUNDLE)
+    whole_view = index_view(site / BUNDLE)
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="piazza.search"):
+        index_site(site, cache=cache)
+    return (whole, whole_view), (bundle_files(site / BUNDLE), index_view(site / BUNDLE))
+
+
+def test_the_marked_pages_alone_give_the_index_of_the_whole_site(
+    served, tmp_path, caplog
+):
+    site = shutil.copytree(served.output, tmp_path / "site")
+    (whole, whole_view), (ours, view) = whole_and_marked(
+        site, tmp_path / "cache", caplog
+    )
+    assert "fell short" not in caplog.text  # the glob was used
+    marked = marked_pages(site)
+    every = [p.relative_to(site).as_posix() for p in site.rglob("*.html")]
+    assert 0 < len(marked) < len(every)  # the listings were left to the side
+    assert sum(len(v["pages"]) for v in view.values()) == len(marked)
+    assert view == whole_view
+    assert set(view) == {"it", "en"}
+    assert all(v["pages"] and v["filters"] and v["words"] for v in view.values())
+    assert ours == whole
+
+
+SMALL_SITE = {
+    "index.html": '<html lang="it"><body><main data-pagefind-body>'
+    "<h1>Benvenuti</h1><p>La moto del lago.</p></main></body></html>",
+    # odd characters in a path, an attribute in capitals: still found
+    "note [1]/{a},b!.html": '<html lang="it"><body><div DATA-PAGEFIND-BODY '
+    'data-pagefind-filter="tipo:Nota"><h1>Nota</h1><p>Officina e lago.</p>'
+    "</div></body></html>",
+    "x(1)/a$b:c<d>?*.html": '<html lang="it"><body><article data-pagefind-body>'
+    "<h1>Strana</h1><p>Una strada strana.</p></article></body></html>",
+    # in a hidden folder: Pagefind's own glob takes it too
+    ".nascosta/pagina.html": '<html lang="it"><body><main data-pagefind-body>'
+    "<h1>Nascosta</h1><p>Il passo.</p></main></body></html>",
+    # a listing, and a page that only talks about the mark
+    "archivio/index.html": '<html lang="it"><body><h1>Archivio</h1>'
+    "<p>Lago, moto, officina.</p></body></html>",
+    "en/mark/index.html": '<html lang="en"><body><h1>The mark</h1><p>Write '
+    "data-pagefind-body on what should be found.</p></body></html>",
+}
+
+
+def write_site(root: Path, pages: dict[str, str]) -> Path:
+    for name, text in pages.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
+def test_odd_paths_capitals_and_mere_mentions_give_the_same_index(tmp_path, caplog):
+    site = write_site(tmp_path / "site", SMALL_SITE)
+    (whole, whole_view), (ours, view) = whole_and_marked(
+        site, tmp_path / "cache", caplog
+    )
+    assert "fell short" not in caplog.text
+    assert len(view["it"]["pages"]) == 4
+    assert "en" not in view  # mentioned, not marked: Pagefind leaves it out
+    assert view == whole_view
+    assert ours == whole
+
+
+def test_a_site_that_only_mentions_the_mark_is_indexed_whole(tmp_path, caplog):
+    unmarked = {
+        name: re.sub(r"(<\w+) data-pagefind-body", r"\1", text, flags=re.IGNORECASE)
+        for name, text in SMALL_SITE.items()
+    }
+    assert "data-pagefind-body" in unmarked["en/mark/index.html"]
+    site = write_site(tmp_path / "site", unmarked)
+    (whole, whole_view), (ours, view) = whole_and_marked(
+        site, tmp_path / "cache", caplog
+    )
+    assert "fell short" in caplog.text  # one mention, no mark: every page
+    assert len(view["it"]["pages"]) == 5 and len(view["en"]["pages"]) == 1
+    assert view == whole_view
+    assert ours == whole
+
+
+def test_the_scripts_are_compressed_once_and_a_damaged_copy_is_redone(served, tmp_path):
+    site = shutil.copytree(served.output, tmp_path / "site")
+    cache = tmp_path / "cache"
+    index_site(site, cache=cache)
+    bundle = site / BUNDLE
+    kept = {p.name: p.read_bytes() for p in cache.iterdir()}
+    assert len(kept) == 2 * len(FIRST_LOAD)
+    for name in FIRST_LOAD:
+        script = (bundle / name).read_bytes()
+        assert gzip.decompress((bundle / f"{name}.gz").read_bytes()) == script
+        assert brotli.decompress((bundle / f"{name}.br").read_bytes()) == script
+    variants = [
+        (bundle / f"{n}.{s}").read_bytes() for n in FIRST_LOAD for s in ["gz", "br"]
+    ]
+    assert sorted(kept.values()) == sorted(variants)
+    damaged = sorted(cache.glob("*.br"))[0]
+    damaged.write_bytes(b"not brotli")
+    index_site(site, cache=cache)
+    assert {p.name: p.read_bytes() for p in cache.iterdir()} == kept
+    assert bundle_files(bundle) == bundle_files(served.output / BUNDLE)
 
 
 def test_the_check_refuses_a_missing_or_stale_index(served, tmp_path):

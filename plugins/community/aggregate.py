@@ -514,21 +514,31 @@ def _wants_pool(settings: CommunitySettings, due: Sequence[object]) -> bool:
 
 
 def _pool(workers: int, jobs: int) -> Executor:
+    initializer = None
     if threading.active_count() == 1 and not _in_event_loop():
         # A single-threaded process with no loop running forks safely, and a
-        # forked worker starts at once, with everything already imported:
-        # the parser too, imported here once for all workers.
-        import community.normalize  # noqa: F401, PLC0415
-
+        # forked worker starts at once. Each imports the parser itself, on
+        # its own core, while this process goes on to fetch: importing it
+        # here first would keep every core but one idle meanwhile.
         context = multiprocessing.get_context("fork")
+        initializer = _import_parser
     else:
         # Otherwise workers fork from a clean server process, never from this
         # one with its threads, event loop and sockets.
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["community.aggregate", "community.normalize"])
-    pool = ProcessPoolExecutor(max_workers=min(workers, jobs), mp_context=context)
-    pool.submit(int)  # starts the workers now, not at the first real job
+    count = min(workers, jobs)
+    pool = ProcessPoolExecutor(
+        max_workers=count, mp_context=context, initializer=initializer
+    )
+    # Start the workers now, not at the first real jobs.
+    for _ in range(count):
+        pool.submit(int)
     return pool
+
+
+def _import_parser() -> None:
+    import community.normalize  # noqa: F401, PLC0415
 
 
 async def _fetch_and_fold(

@@ -18,6 +18,12 @@ that redo the same work for every element of a feed:
   title, summary and content) shallowly, as their values are strings,
   numbers or None; anything else still goes through ``copy.deepcopy``.
 
+- reading and writing keys of FeedParserDict (every entry, link and content
+  is one): every read first compares the key with five special names and
+  looks it up in ``keymap`` (``date`` for ``updated``...), tens of reads per
+  entry. A key that is neither special nor an alias reads and writes as in a
+  plain dict: those go straight there; the others take feedparser's own way.
+
 feedparser is pinned (requirements.txt); :func:`install` checks the names it
 replaces are still there and otherwise leaves feedparser alone.
 tests/test_community_parse_speed.py parses every fixture with and without
@@ -63,6 +69,50 @@ def _shallow_when_flat(value: Any, memo: Any = None) -> Any:
     return copy.deepcopy(value, memo)
 
 
+# Keys FeedParserDict gives a meaning of its own (its ``__getitem__``): the
+# special names and the aliases. Every other key is a plain dict key.
+_SPECIAL_KEYS = frozenset(
+    {"category", "enclosures", "license", "updated", "updated_parsed"}
+) | frozenset(FeedParserDict.keymap)
+_DICT_METHODS = ("__getitem__", "__setitem__", "get", "__contains__")
+
+
+def _fast_dict_methods(original: dict[str, Any]) -> dict[str, Any]:
+    """FeedParserDict's item access with a plain-dict fast path."""
+    getitem, setitem = original["__getitem__"], original["__setitem__"]
+    contains = original["__contains__"]
+
+    def __getitem__(self, key):
+        if key in _SPECIAL_KEYS:
+            return getitem(self, key)
+        return dict.__getitem__(self, key)
+
+    def __setitem__(self, key, value):
+        if key in _SPECIAL_KEYS:
+            return setitem(self, key, value)
+        return dict.__setitem__(self, key, value)
+
+    def get(self, key, default=None):
+        if key in _SPECIAL_KEYS:
+            try:
+                return getitem(self, key)
+            except KeyError:
+                return default
+        return dict.get(self, key, default)
+
+    def __contains__(self, key):
+        if key in _SPECIAL_KEYS:
+            return contains(self, key)
+        return dict.__contains__(self, key)
+
+    return {
+        "__getitem__": __getitem__,
+        "__setitem__": __setitem__,
+        "get": get,
+        "__contains__": __contains__,
+    }
+
+
 def _as_content_params(method):
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
@@ -91,6 +141,7 @@ def install() -> bool:
         and callable(getattr(mixin._FeedParserMixin, "push_content", None))
         and not {"type", "language", "base", "base64", "mode", "value"}
         & set(FeedParserDict.keymap)
+        and all(name in vars(FeedParserDict) for name in _DICT_METHODS)
     ):
         return False
     _original.update(
@@ -107,6 +158,10 @@ def install() -> bool:
     ):
         base.make_safe_absolute_uri = safe
     mixin.copy = SimpleNamespace(deepcopy=_shallow_when_flat)
+    dict_methods = {name: vars(FeedParserDict)[name] for name in _DICT_METHODS}
+    _original["dict"] = dict_methods
+    for name, method in _fast_dict_methods(dict_methods).items():
+        setattr(FeedParserDict, name, method)
     parser = mixin._FeedParserMixin
     for name in ("__init__", "push_content"):
         setattr(parser, name, _as_content_params(getattr(parser, name)))
@@ -124,6 +179,8 @@ def uninstall() -> None:
     if hasattr(base.make_safe_absolute_uri, "cache_info"):
         base.make_safe_absolute_uri = safe
     mixin.copy = copy
+    for name, method in _original["dict"].items():
+        setattr(FeedParserDict, name, method)
     parser = mixin._FeedParserMixin
     for name in ("__init__", "push_content"):
         setattr(parser, name, getattr(parser, name).wrapped_by_piazza)

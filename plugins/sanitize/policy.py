@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import html
 import re
-from functools import partial
+from contextvars import ContextVar
+from functools import lru_cache
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import nh3
@@ -174,10 +175,27 @@ _POLICY = {
 }
 
 
+# The base URL of the fragment being cleaned, for the attribute filter: the
+# cleaners are built once (nh3 otherwise converts the whole policy at every
+# call), so what differs between calls comes through a context variable, set
+# around each call in its own thread.
+_BASE_URL: ContextVar[str | None] = ContextVar("sanitize_base_url", default=None)
+
+
+def _filter_in_context(tag: str, attr: str, value: str) -> str | None:
+    return _filter_attribute(_BASE_URL.get(), tag, attr, value)
+
+
+_CLEANER = nh3.Cleaner(attribute_filter=_filter_in_context, **_POLICY)
+_TEXT_CLEANER = nh3.Cleaner(tags=set(), clean_content_tags=set(CLEAN_CONTENT_TAGS))
+
+
 def _clean(fragment: str, base_url: str | None) -> str:
-    cleaned = nh3.clean(
-        fragment, attribute_filter=partial(_filter_attribute, base_url), **_POLICY
-    )
+    token = _BASE_URL.set(base_url)
+    try:
+        cleaned = _CLEANER.clean(fragment)
+    finally:
+        _BASE_URL.reset(token)
     # A character reference (&#8;) comes out of the parser as the character.
     return _CONTROL.sub("", cleaned)
 
@@ -215,9 +233,7 @@ def plain_text(fragment: str | None) -> str:
         # No markup and no reference: the parser would give the text back
         # as it is (most titles; an aggregate run reads thousands).
         return " ".join(fragment.split())
-    text = html.unescape(
-        nh3.clean(fragment, tags=set(), clean_content_tags=set(CLEAN_CONTENT_TAGS))
-    )
+    text = html.unescape(_TEXT_CLEANER.clean(fragment))
     return " ".join(_CONTROL.sub("", text).split())
 
 
@@ -265,8 +281,12 @@ def _drop_tracking_images(cleaned: str) -> str:
 
 def drop_elements(cleaned: str, drop: frozenset[str]) -> str:
     """Sanitised HTML without the elements in ``drop`` (and their content)."""
-    return nh3.clean(
-        cleaned,
+    return _dropping(frozenset(drop)).clean(cleaned)
+
+
+@lru_cache(maxsize=16)
+def _dropping(drop: frozenset[str]) -> nh3.Cleaner:
+    return nh3.Cleaner(
         tags=set(ALLOWED_TAGS - drop),
         clean_content_tags=set(CLEAN_CONTENT_TAGS | (drop - VOID_TAGS)),
         attributes=ATTRIBUTES,
