@@ -148,7 +148,7 @@ def build_site(
             f"then publish again:\n{tail}"
         )
     try:
-        index_site(output)
+        index_site(output, cache=root / "var" / "search")
     except SearchIndexError as exc:
         raise PublishError(
             f"{exc}\nNothing was uploaded; the live site is unchanged."

@@ -89,6 +89,10 @@ class SearchIndexError(RuntimeError):
     """Pagefind could not index the site; the message says what to do."""
 
 
+class SearchIndexTimeout(SearchIndexError):
+    """Pagefind did not finish in time (not worth a second try)."""
+
+
 @dataclass(frozen=True)
 class LanguageIndex:
     lang: str
@@ -155,6 +159,8 @@ def index_site(
     if pages:
         try:
             said = run_pagefind(output, bundle, glob=glob_of(pages))
+        except SearchIndexTimeout:
+            raise
         except SearchIndexError:  # said again below, if it wasn't the glob
             said = ""
         matched = _MATCHED.search(said)
@@ -186,8 +192,14 @@ def marked_pages(output: Path) -> list[str]:
         for name in files:
             if name.endswith(".html"):
                 path = os.path.join(folder, name)
-                with open(path, "rb") as page:
-                    data = page.read()
+                try:
+                    with open(path, "rb") as page:
+                        data = page.read()
+                except OSError as exc:
+                    raise SearchIndexError(
+                        f"Cannot read {path} to index it ({exc.strerror or exc}); "
+                        "nothing goes live. Build again."
+                    ) from None
                 if MARK in data or MARK in data.lower():
                     found.append(Path(path).relative_to(output).as_posix())
     return sorted(found)
@@ -231,7 +243,7 @@ def run_pagefind(output: Path, bundle: Path, glob: str | None = None) -> str:
                 check=False,
             )
         except subprocess.TimeoutExpired:
-            raise SearchIndexError(
+            raise SearchIndexTimeout(
                 f"Pagefind did not finish indexing {output} in {TIMEOUT} s."
             ) from None
     if proc.returncode != 0 or not (bundle / ENTRY).is_file():

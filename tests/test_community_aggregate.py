@@ -17,7 +17,7 @@ import pytest
 from conftest import ROOT
 from feedserver import FeedServer, endless, gzip_bomb, trickle
 
-from community.aggregate import POOL_THRESHOLD, Status, run_aggregate
+from community.aggregate import POOL_THRESHOLD, Status, _import_parser, run_aggregate
 from community.cache import Cache
 from community.settings import CommunitySettings
 from community.subscriptions import load_subscriptions
@@ -711,3 +711,13 @@ def test_a_permalink_is_the_identity_only_without_a_guid_and_always_made_safe(
     assert held["Senza guid"].id == held["Senza guid"].link == server.url("/giro/1")
     assert held["Con guid"].id == "https://conti.example/2"
     assert held["Con guid"].link is None
+
+
+def test_a_parser_that_fails_to_import_in_a_worker_is_left_to_each_feed(monkeypatch):
+    """A worker's initializer never raises (that would break the pool, and
+    every feed would say only "BrokenProcessPool"): each job then imports the
+    parser and reports what failed, feed by feed."""
+    monkeypatch.setitem(sys.modules, "community.normalize", None)
+    _import_parser()  # does not raise
+    with pytest.raises(ImportError):
+        import community.normalize  # noqa: F401

@@ -30,10 +30,13 @@ from nginx_server import RunningNginx, running_nginx
 from search.glue import searchable
 from test_translations import _translated
 
+import piazza.search as search_module
 from piazza.check import Kind, check_site
 from piazza.search import (
     BUNDLE,
     FIRST_LOAD,
+    SearchIndexError,
+    SearchIndexTimeout,
     check_index,
     index_site,
     marked_pages,
@@ -621,3 +624,28 @@ def test_an_idea_is_found_by_its_words(served, reader):
     hit = next(r for r in tab.results() if r["title"] == title)
     assert hit["href"] == f"{served.site}/idee/3-manopole-riscaldate-di-serie/"
     assert hit["meta"].startswith(said("Idea", "it"))
+
+
+def test_a_page_that_cannot_be_read_is_named(tmp_path):
+    site = write_site(tmp_path / "site", SMALL_SITE)
+    (site / "gone.html").symlink_to(tmp_path / "nowhere.html")
+    with pytest.raises(SearchIndexError, match=r"Cannot read .*gone\.html"):
+        index_site(site, cache=tmp_path / "cache")
+
+
+def test_pagefind_out_of_time_is_not_run_again_over_the_whole_site(
+    tmp_path, monkeypatch
+):
+    site = write_site(tmp_path / "site", SMALL_SITE)
+    runs = []
+    real = search_module.run_pagefind
+
+    def counted(*args, **kwargs):
+        runs.append(kwargs.get("glob"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(search_module, "TIMEOUT", 0.001)
+    monkeypatch.setattr(search_module, "run_pagefind", counted)
+    with pytest.raises(SearchIndexTimeout, match="did not finish"):
+        index_site(site, cache=tmp_path / "cache")
+    assert len(runs) == 1 and runs[0] is not None  # the marked pages' glob only

@@ -538,7 +538,10 @@ def _pool(workers: int, jobs: int) -> Executor:
 
 
 def _import_parser() -> None:
-    import community.normalize  # noqa: F401, PLC0415
+    # Should the import fail, the pool would break and every feed say only
+    # "BrokenProcessPool"; left to the first job, each says what failed.
+    with contextlib.suppress(Exception):
+        import community.normalize  # noqa: F401, PLC0415
 
 
 async def _fetch_and_fold(
