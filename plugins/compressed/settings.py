@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from configuration import whole_number
+from configuration import chosen_from, whole_number
 
 DEFAULTS: dict[str, Any] = {
     # Which siblings to write next to each text file: ".br" (brotli) and
@@ -73,13 +73,9 @@ def _int(values: Mapping[str, Any], name: str, low: int, high: int) -> int:
 def read(pelican_settings: Mapping[str, Any]) -> Settings:
     """The plugin's settings from Pelican's, checked."""
     values = {key: pelican_settings.get(key, value) for key, value in DEFAULTS.items()}
-    formats = tuple(values["COMPRESSED_FORMATS"])
-    unknown = [fmt for fmt in formats if fmt not in FORMATS]
-    if unknown:
-        raise SettingsError(
-            f"COMPRESSED_FORMATS: unknown {', '.join(map(repr, unknown))}; "
-            f"use some of {', '.join(FORMATS)}"
-        )
+    formats = chosen_from(
+        values["COMPRESSED_FORMATS"], "COMPRESSED_FORMATS", FORMATS, SettingsError
+    )
     extensions = frozenset(values["COMPRESSED_EXTENSIONS"])
     wrong = sorted(
         e for e in extensions if not e.startswith(".") or e in (".br", ".gz")

@@ -130,3 +130,15 @@ def whole_number(
     ):
         raise error(f"{name}={value!r}: use a whole number from {low} to {high}")
     return value
+
+
+def chosen_from(values: Any, name: str, allowed: Any, error: type[Exception]) -> tuple:
+    """``values`` (setting ``name``) as a tuple, each one of ``allowed``."""
+    chosen = tuple(values)
+    unknown = [value for value in chosen if value not in allowed]
+    if unknown:
+        raise error(
+            f"{name}: unknown {', '.join(map(repr, unknown))}; "
+            f"use some of {', '.join(allowed)}"
+        )
+    return chosen

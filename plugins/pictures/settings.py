@@ -13,7 +13,7 @@ from typing import Any
 
 from PIL import Image, features
 
-from configuration import ConfigError, whole_number
+from configuration import ConfigError, chosen_from, whole_number
 
 DEFAULTS: dict[str, Any] = {
     # Widths (CSS pixels at 1x) of the variants made of every raster image:
@@ -94,13 +94,9 @@ def read(pelican_settings: Mapping[str, Any]) -> Settings:
             f"PICTURES_WIDTHS={widths!r}: list the widths in pixels, e.g. (480, 800)"
         )
     widths = tuple(sorted({_int(w, "PICTURES_WIDTHS", 16, 8192) for w in widths}))
-    formats = tuple(values["PICTURES_FORMATS"])
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown:
-        raise SettingsError(
-            f"PICTURES_FORMATS: unknown {', '.join(map(repr, unknown))}; "
-            f"use some of {', '.join(FORMATS)}"
-        )
+    formats = chosen_from(
+        values["PICTURES_FORMATS"], "PICTURES_FORMATS", FORMATS, SettingsError
+    )
     quality = {**DEFAULTS["PICTURES_QUALITY"], **dict(values["PICTURES_QUALITY"])}
     for fmt, q in quality.items():
         _int(q, f"PICTURES_QUALITY[{fmt!r}]", 1, 100)
