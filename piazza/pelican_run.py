@@ -28,7 +28,7 @@ def pelican_args(
     args = [
         sys.executable,
         "-m",
-        "pelican",
+        "piazza.pelican_main",  # python -m pelican, with no teardown
         str(content or root / "content"),
         "-s",
         str(settings),

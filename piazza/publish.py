@@ -10,6 +10,7 @@ The target comes from, in order: the ``target`` argument (``--target``), the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import tempfile
@@ -23,7 +24,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from piazza import terminal
+from piazza import scratch, terminal
 from piazza.check import (
     CHECK_CACHE,
     DEFAULT_SIZE_BUDGET,
@@ -55,6 +56,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ENV_TARGET = "PIAZZA_TARGET"
 ENV_SSH = "PIAZZA_SSH"
 ENV_RSYNC = "PIAZZA_RSYNC"
+ENV_BUILD_DIR = "PIAZZA_BUILD_DIR"
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,34 @@ def _open(
         return open_s3(spec, force=force)
     ssh = shlex.split(os.environ.get(ENV_SSH, "ssh"))
     return open_target(spec, ssh=ssh, rsync=os.environ.get(ENV_RSYNC, "rsync"))
+
+
+def build_parent(
+    root: Path = ROOT, *, last_size: int = 0, memory: Path = scratch.MEMORY
+) -> tuple[Path | None, str]:
+    """The folder a publish builds in, and why.
+
+    A publish's build is thrown away once uploaded, and most of a republish's
+    time on a disk goes to creating its files (about 20,000 pages, variants
+    and index fragments at 2,000 posts): in memory it takes a third less.
+    So, unless ``$PIAZZA_BUILD_DIR`` or ``piazza.build_dir`` in invoke.yaml
+    names a folder, it goes to ``/dev/shm`` when that is a tmpfs with room
+    for four times the last release (and at least 512 MiB free), else to the
+    system's temporary folder (None: $TMPDIR, /tmp).
+    """
+    chosen = os.environ.get(ENV_BUILD_DIR) or project_config(root).get("build_dir")
+    if chosen:
+        folder = Path(str(chosen)).expanduser()
+        if not folder.is_dir() or not os.access(folder, os.W_OK):
+            raise PublishError(
+                f"The build folder {folder} (from ${ENV_BUILD_DIR} or piazza.build_dir "
+                "in invoke.yaml) is not a folder this user can write to: create it, "
+                "or unset it to build in memory or in the temporary folder."
+            )
+        return folder, "chosen"
+    if scratch.memory_folder(4 * last_size, memory) is not None:
+        return memory, "memory"
+    return None, "disk"
 
 
 def _console(console: Console | None) -> Console:
@@ -191,10 +221,21 @@ def publish(
         keep = int(project_config(root).get("keep") or DEFAULT_KEEP)
     site = _open(target, root, force=force)
     site.preflight()
-    with site.lock(), tempfile.TemporaryDirectory(prefix="piazza-build-") as tmp:
-        output = Path(tmp) / "output"
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(site.lock())
         started = time.perf_counter()
-        with out.status("Building the site with the production settings…"):
+        releases = site.releases()  # its size chooses where to build
+        live = next((r for r in releases if r.current), None)
+        last_size = live.manifest.bytes if live and live.manifest else 0
+        parent, where = build_parent(root, last_size=last_size)
+        tmp = stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="piazza-build-", dir=parent)
+        )
+        output = Path(tmp) / "output"
+        with out.status(
+            "Building the site with the production settings"
+            + (" (in memory)…" if where == "memory" else f" (in {tmp})…")
+        ):
             pelican = build_site(
                 output, settings=settings, content=content, overrides=overrides
             )
@@ -220,8 +261,7 @@ def publish(
 
         with out.status(f"Uploading to {site.spec}…"):
             scan = Build.scan(output)
-            releases = site.releases()
-            current = next((r.name for r in releases if r.current), None)
+            current = live.name if live else None
             if current and not force and site.checksums(current) == scan.checksums:
                 timings = Timings(built - started, checked - built, 0.0, pelican)
                 out.print(

@@ -21,7 +21,7 @@ import hashlib
 import json
 import logging
 import os
-import re
+import posixpath
 import shutil
 import subprocess
 import tempfile
@@ -35,6 +35,7 @@ from typing import Any
 import brotli
 import cbor2
 
+from piazza import scratch
 from wholefile import write_whole
 
 log = logging.getLogger(__name__)
@@ -137,14 +138,22 @@ def index_site(
     Any earlier bundle is replaced whole. SearchIndexError (with Pagefind's
     own words) if it fails.
 
-    Pagefind reads every page to learn whether any carries
-    ``data-pagefind-body``, then indexes only those that do; the listings
-    (tags, categories, archives, pagination) cost it about as much to read
-    as the posts. So its glob names only the pages that mention the mark,
-    and the same index comes out. Should it not find them all, or no page
-    really carry the mark (Pagefind says both), it indexes the whole site, as
-    it would have. ``marked_only=False`` gives it the whole site from the
-    start. ``cache`` keeps the compressed scripts (default: var/search).
+    Pagefind is not run over ``output`` itself but over a copy of the pages
+    it is to index, made in sorted order (site_view): Pagefind numbers the
+    pages in the order it finds them, which is the order of the folder's
+    directory entries, so the same pages built on another disk, or in memory,
+    would give an index that differs byte for byte (and a publish that
+    re-uploads it). In the copy the order is the same wherever the site was
+    built.
+
+    The copy holds only the pages that mention ``data-pagefind-body``: Pagefind
+    reads every page to learn whether any carries the mark and then indexes
+    only those that do, and the listings (tags, categories, archives,
+    pagination) cost it about as much to read as the posts; the same index
+    comes out. Should no page really carry the mark (Pagefind says so), it
+    indexes every page whole, as it would have. ``marked_only=False`` gives it
+    every page from the start. ``cache`` keeps the compressed scripts
+    (default: var/search).
     """
     output = Path(output)
     if not (output / "index.html").is_file():
@@ -155,21 +164,12 @@ def index_site(
     if bundle.exists():
         shutil.rmtree(bundle)
     started = time.perf_counter()
-    pages = marked_pages(output) if marked_only else []
-    if pages:
-        try:
-            said = run_pagefind(output, bundle, glob=glob_of(pages))
-        except SearchIndexTimeout:
-            raise
-        except SearchIndexError:  # said again below, if it wasn't the glob
-            said = ""
-        matched = _MATCHED.search(said)
-        if MARKED_SITE not in said or not matched or int(matched[1]) != len(pages):
-            log.debug("search index: the glob fell short, indexing every page")
-            shutil.rmtree(bundle, ignore_errors=True)
-            pages = []
-    if not pages:
-        run_pagefind(output, bundle)
+    pages = read_pages(output, marked_only=marked_only)
+    said = _index_view(output, pages, bundle)
+    if marked_only and pages and MARKED_SITE not in said:
+        log.debug("search index: the marked pages fell short, indexing every page")
+        shutil.rmtree(bundle, ignore_errors=True)
+        _index_view(output, read_pages(output, marked_only=False), bundle)
     seconds = time.perf_counter() - started
     for name in UNUSED:
         (bundle / name).unlink(missing_ok=True)
@@ -182,10 +182,11 @@ def index_site(
     return SearchIndex(bundle, languages, folder_bytes(bundle), seconds)
 
 
-def marked_pages(output: Path) -> list[str]:
-    """The pages (paths relative to ``output``, with /) that Pagefind's
-    default glob (``**/*.html``) finds and that mention ``data-pagefind-body``."""
-    found = []
+def read_pages(output: Path, *, marked_only: bool = True) -> dict[str, bytes]:
+    """The HTML pages Pagefind's default glob (``**/*.html``) finds in
+    ``output`` (paths relative to it, with /), outside the bundle; with
+    ``marked_only``, only those that mention ``data-pagefind-body``."""
+    found = {}
     for folder, dirs, files in os.walk(output):
         if folder == str(output):
             dirs[:] = [d for d in dirs if d != BUNDLE]
@@ -200,39 +201,56 @@ def marked_pages(output: Path) -> list[str]:
                         f"Cannot read {path} to index it ({exc.strerror or exc}); "
                         "nothing goes live. Build again."
                     ) from None
-                if MARK in data or MARK in data.lower():
-                    found.append(Path(path).relative_to(output).as_posix())
-    return sorted(found)
+                if not marked_only or MARK in data or MARK in data.lower():
+                    found[Path(path).relative_to(output).as_posix()] = data
+    return found
 
 
-# Metacharacters of Pagefind's globs (the wax crate), escaped with a backslash.
-_GLOB_SPECIAL = re.compile(r"([\\?*$:<>()\[\]{},])")
-
-# "Found 902 files matching {…}": how many pages the glob found.
-_MATCHED = re.compile(r"Found (\d+) files? matching")
+def marked_pages(output: Path) -> list[str]:
+    """The pages Pagefind is given: those that mention ``data-pagefind-body``."""
+    return sorted(read_pages(output))
 
 
-def glob_of(pages: list[str]) -> str:
-    """One Pagefind glob that matches exactly ``pages``."""
-    return "{" + ",".join(_GLOB_SPECIAL.sub(r"\\\1", p) for p in pages) + "}"
+def site_view(pages: Mapping[str, bytes], folder: Path, source: Path) -> None:
+    """Write ``pages`` into ``folder``, in sorted order: a hard link to the
+    page in ``source`` where both are on one filesystem, else a copy."""
+    made: set[str] = set()
+    for rel in sorted(pages):
+        parent = posixpath.dirname(rel)
+        if parent not in made:
+            (folder / parent).mkdir(parents=True, exist_ok=True)
+            made.add(parent)
+        try:
+            os.link(source / rel, folder / rel)
+        except OSError:
+            (folder / rel).write_bytes(pages[rel])
 
 
-def run_pagefind(output: Path, bundle: Path, glob: str | None = None) -> str:
-    """Pagefind over ``output`` (only what ``glob`` matches, if given) into
-    ``bundle``; what it said. It runs in a folder of its own, whose
-    configuration file carries the glob (a list of thousands of pages is too
-    long for a command line) and where no other configuration is found."""
-    with tempfile.TemporaryDirectory(prefix="piazza-pagefind-") as cwd:
-        if glob is not None:
-            Path(cwd, "pagefind.json").write_text(
-                json.dumps({"glob": glob}), encoding="utf-8"
-            )
+def _index_view(output: Path, pages: Mapping[str, bytes], bundle: Path) -> str:
+    """Pagefind over a view of ``pages`` (made in memory where it can be),
+    into ``bundle``; what it said."""
+    size = sum(map(len, pages.values()))
+    with tempfile.TemporaryDirectory(
+        prefix="piazza-pagefind-", dir=scratch.memory_folder(2 * size)
+    ) as work:
+        view = Path(work, "site")
+        view.mkdir()
+        site_view(pages, view, output)
+        return run_pagefind(view, bundle, name=output)
+
+
+def run_pagefind(site: Path, bundle: Path, *, name: Path | None = None) -> str:
+    """Pagefind over ``site`` into ``bundle``; what it said. It runs in a
+    folder of its own, where no configuration file is found. ``name`` is
+    the site as the person publishing knows it (for the messages)."""
+    name = name or site
+    with tempfile.TemporaryDirectory(prefix="piazza-pagefind-run-") as cwd:
         try:
             proc = subprocess.run(
                 [
                     str(pagefind_binary()),
                     "--site",
-                    str(output.resolve()),
+                    str(site.resolve()),
                     "--output-path",
                     str(bundle.resolve()),
                 ],
@@ -244,12 +262,12 @@ def run_pagefind(output: Path, bundle: Path, glob: str | None = None) -> str:
             )
         except subprocess.TimeoutExpired:
             raise SearchIndexTimeout(
-                f"Pagefind did not finish indexing {output} in {TIMEOUT} s."
+                f"Pagefind did not finish indexing {name} in {TIMEOUT} s."
             ) from None
     if proc.returncode != 0 or not (bundle / ENTRY).is_file():
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-20:])
         raise SearchIndexError(
-            f"Pagefind could not index {output} (exit {proc.returncode}); the "
+            f"Pagefind could not index {name} (exit {proc.returncode}); the "
             f"search would be missing, so nothing goes live. It said:\n{tail}"
         )
     return proc.stdout

@@ -6,6 +6,7 @@ import io
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from rich.console import Console
 from sshd import running_sshd
 
 from piazza import publish as publishing
-from piazza import release
+from piazza import release, scratch
 from piazza.check import Kind, check_site
 from piazza.errors import PublishError
 from piazza.publish import (
@@ -202,6 +203,68 @@ def test_a_missing_target_fails_before_anything_is_built(tmp_path, monkeypatch):
     missing = tmp_path / "not-there"
     with pytest.raises(PublishError, match=f"{missing} does not exist"):
         publish(str(missing))
+
+
+def test_a_publish_builds_where_it_is_told_and_leaves_nothing_there(
+    content, target, tmp_path, console, monkeypatch
+):
+    builds = tmp_path / "builds"
+    builds.mkdir()
+    monkeypatch.setenv("PIAZZA_BUILD_DIR", str(builds))
+    outputs = []
+    real = publishing.build_site
+
+    def spied(output, **kwargs):
+        outputs.append(output)
+        assert output.parent.parent == builds  # piazza-build-*/output
+        return real(output, **kwargs)
+
+    monkeypatch.setattr(publishing, "build_site", spied)
+    made = publish(str(target), content=content, console=console)
+    assert made.changed and len(outputs) == 1
+    assert list(builds.iterdir()) == []  # the build went with the publish
+    monkeypatch.setenv("PIAZZA_BUILD_DIR", str(tmp_path / "not-there"))
+    with pytest.raises(
+        PublishError, match=r"build folder .*not-there .*PIAZZA_BUILD_DIR"
+    ):
+        publish(str(target), content=content, console=console)
+    assert len(outputs) == 1  # refused before building
+
+
+def test_a_publish_builds_in_memory_when_there_is_room(tmp_path, monkeypatch):
+    monkeypatch.delenv("PIAZZA_BUILD_DIR", raising=False)
+    (tmp_path / "invoke.yaml").write_text("piazza:\n  target:\n")
+    # a folder on the disk is not memory, whatever its name
+    assert publishing.build_parent(tmp_path, memory=tmp_path) == (None, "disk")
+    memory = scratch.memory_folder()
+    if memory is None and not os.environ.get("CI"):
+        pytest.skip("no tmpfs with room in /dev/shm")
+    assert memory is not None, "CI machines have a tmpfs in /dev/shm"
+    assert publishing.build_parent(tmp_path) == (memory, "memory")
+    free = os.statvfs(memory).f_bavail * os.statvfs(memory).f_frsize
+    # a site four times the size of what is free is built on the disk
+    assert publishing.build_parent(tmp_path, last_size=free // 4 + 1) == (None, "disk")
+    (tmp_path / "invoke.yaml").write_text(f"piazza:\n  build_dir: {tmp_path}\n")
+    assert publishing.build_parent(tmp_path) == (tmp_path, "chosen")
+
+
+def test_pelican_runs_without_teardown_and_keeps_its_exit_status(tmp_path):
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "piazza.pelican_main", *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    version = run("--version")
+    assert version.returncode == 0 and version.stdout.strip()
+    wrong = run("--no-such-option")
+    assert wrong.returncode == 2 and "--no-such-option" in wrong.stderr
+    missing = run(str(tmp_path / "no-content"), "-s", str(tmp_path / "no-settings.py"))
+    assert missing.returncode != 0
+    assert "no-settings.py" in missing.stdout + missing.stderr
 
 
 def test_only_the_newest_releases_are_kept(content, target, console):

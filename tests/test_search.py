@@ -12,8 +12,10 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import os
 import re
 import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ from search.glue import searchable
 from test_translations import _translated
 
 import piazza.search as search_module
+from piazza import scratch
 from piazza.check import Kind, check_site
 from piazza.search import (
     BUNDLE,
@@ -173,6 +176,43 @@ def test_the_same_pages_give_the_same_index_byte_for_byte(served, tmp_path):
 
     assert files(site) == files(served.output)
     assert len(files(site)) > 10
+
+
+def copy_in_order(source: Path, dest: Path, *, reverse: bool) -> Path:
+    """A copy of ``source`` whose files (and folders) are created in sorted
+    order, or in reverse: a folder lists its entries in the order they were
+    made on a tmpfs, in an order of their names' hashes on ext4."""
+    files = sorted(p for p in source.rglob("*") if p.is_file())
+    for path in reversed(files) if reverse else files:
+        target = dest / path.relative_to(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    return dest
+
+
+def test_the_index_is_the_same_whatever_the_folder_lists_first(served, tmp_path):
+    # Pagefind numbers pages in the order it finds them on disk: a build in
+    # memory, or on another disk, would otherwise give another index.
+    memory = scratch.memory_folder()
+    if memory is None and not os.environ.get("CI"):
+        pytest.skip("no tmpfs with room in /dev/shm")
+    assert memory is not None, "CI machines have a tmpfs in /dev/shm"
+    indexes = []
+    with tempfile.TemporaryDirectory(dir=memory) as work:
+        for name, reverse in (("ahead", False), ("behind", True)):
+            site = copy_in_order(served.output, Path(work, name), reverse=reverse)
+            shutil.rmtree(site / BUNDLE)
+            index_site(site, cache=tmp_path / "cache")
+            indexes.append(bundle_files(site / BUNDLE))
+        # the two copies really list their pages in different orders
+        ahead, behind = (os.listdir(Path(work, n)) for n in ("ahead", "behind"))
+        assert ahead != behind and sorted(ahead) == sorted(behind)
+        on_disk = shutil.copytree(served.output, tmp_path / "disk")
+        index_site(on_disk, cache=tmp_path / "cache")
+        indexes.append(bundle_files(on_disk / BUNDLE))
+    assert (
+        indexes[0] == indexes[1] == indexes[2] == bundle_files(served.output / BUNDLE)
+    )
 
 
 def index_view(bundle: Path) -> dict:
@@ -640,12 +680,14 @@ def test_pagefind_out_of_time_is_not_run_again_over_the_whole_site(
     runs = []
     real = search_module.run_pagefind
 
-    def counted(*args, **kwargs):
-        runs.append(kwargs.get("glob"))
-        return real(*args, **kwargs)
+    def counted(site, *args, **kwargs):
+        runs.append(
+            sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html"))
+        )
+        return real(site, *args, **kwargs)
 
     monkeypatch.setattr(search_module, "TIMEOUT", 0.001)
     monkeypatch.setattr(search_module, "run_pagefind", counted)
     with pytest.raises(SearchIndexTimeout, match="did not finish"):
         index_site(site, cache=tmp_path / "cache")
-    assert len(runs) == 1 and runs[0] is not None  # the marked pages' glob only
+    assert runs == [marked_pages(site)]  # the marked pages only, and once
