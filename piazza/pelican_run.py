@@ -10,11 +10,15 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+import tempfile
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+# Where plugins/search says that the pages are written (see run_pelican).
+PAGES_WRITTEN = "PIAZZA_PAGES_WRITTEN"
 
 
 def pelican_args(
@@ -51,17 +55,63 @@ def run_pelican(
     root: Path = ROOT,
     cwd: Path | None = None,
     timeout: float | None = None,
+    on_pages_written: Callable[[], Any] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Build a site into ``output``; the caller reads the return code and log."""
+    """Build a site into ``output``; the caller reads the return code and log.
+
+    ``on_pages_written`` is called (in this process, once) as soon as the
+    build has written its pages, while it still finishes (plugins/search
+    says so in the file named by ``$PIAZZA_PAGES_WRITTEN``: an environment
+    variable, not a setting, so no page's render key changes with it).
+    """
     env = {**os.environ, "PYTHONPATH": str(root), "NO_COLOR": "1", "COLUMNS": "200"}
-    return subprocess.run(
-        pelican_args(
-            output, settings=settings, content=content, overrides=overrides, root=root
-        ),
-        cwd=cwd or root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
+    args = pelican_args(
+        output, settings=settings, content=content, overrides=overrides, root=root
     )
+    if on_pages_written is None:
+        return subprocess.run(
+            args,
+            cwd=cwd or root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    with tempfile.TemporaryDirectory(prefix="piazza-pelican-") as work:
+        said = Path(work, "pages-written")
+        env[PAGES_WRITTEN] = str(said)
+        logs = [Path(work, "stdout"), Path(work, "stderr")]
+        with logs[0].open("wb") as out, logs[1].open("wb") as err:
+            proc = subprocess.Popen(
+                args, cwd=cwd or root, env=env, stdout=out, stderr=err
+            )
+            try:
+                code = _wait(proc, said, on_pages_written, timeout)
+            finally:
+                if proc.poll() is None:  # we were stopped: so is the build
+                    proc.kill()
+                    proc.wait()
+        stdout, stderr = (
+            log.read_text(encoding="utf-8", errors="replace") for log in logs
+        )
+    return subprocess.CompletedProcess(args, code, stdout, stderr)
+
+
+def _wait(
+    proc: subprocess.Popen[bytes],
+    said: Path,
+    on_pages_written: Callable[[], Any],
+    timeout: float | None,
+) -> int:
+    deadline = None if timeout is None else time.monotonic() + timeout
+    told = False
+    while True:
+        try:
+            return proc.wait(timeout=0.02)
+        except subprocess.TimeoutExpired:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(proc.args, timeout) from None
+        if not told and said.exists():
+            told = True
+            on_pages_written()

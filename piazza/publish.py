@@ -49,7 +49,7 @@ from piazza.release import (
     release_name,
 )
 from piazza.s3target import S3Target, is_s3, open_s3
-from piazza.search import SearchIndexError, index_site
+from piazza.search import EarlyIndex, SearchIndexError, index_site
 from wording import counted
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -163,13 +163,31 @@ def build_site(
     root: Path = ROOT,
 ) -> float:
     """Build with Pelican in a subprocess into ``output`` (warnings are fatal),
-    then its search index (piazza/search.py); the seconds Pelican took."""
+    then its search index (piazza/search.py); the seconds Pelican took.
+
+    The index starts as soon as Pelican has written the pages, while it
+    compresses the files and checks its caches (search.EarlyIndex), and is
+    taken only if the pages it read are the pages of the finished build.
+    """
+    early: list[EarlyIndex] = []
     started = time.perf_counter()
-    proc = run_pelican(
-        output, settings=settings, content=content, overrides=overrides, root=root
-    )
+    try:
+        proc = run_pelican(
+            output,
+            settings=settings,
+            content=content,
+            overrides=overrides,
+            root=root,
+            on_pages_written=lambda: early.append(EarlyIndex(output)),
+        )
+    except BaseException:
+        for index in early:
+            index.cancel()
+        raise
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
+        for index in early:
+            index.cancel()
         log = (proc.stdout + proc.stderr).strip().splitlines()
         tail = "\n".join(log[-30:])
         raise PublishError(
@@ -177,8 +195,12 @@ def build_site(
             f"uploaded and the live site is unchanged. Fix what Pelican reports, "
             f"then publish again:\n{tail}"
         )
+    cache = root / "var" / "search"
     try:
-        index_site(output, cache=root / "var" / "search")
+        if early:
+            early[0].finish(cache)
+        else:
+            index_site(output, cache=cache)
     except SearchIndexError as exc:
         raise PublishError(
             f"{exc}\nNothing was uploaded; the live site is unchanged."

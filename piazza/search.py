@@ -25,6 +25,7 @@ import posixpath
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import zlib
 from collections.abc import Mapping
@@ -156,10 +157,7 @@ def index_site(
     (default: var/search).
     """
     output = Path(output)
-    if not (output / "index.html").is_file():
-        raise SearchIndexError(
-            f"{output} has no index.html: build the site before indexing it."
-        )
+    _must_be_built(output)
     bundle = output / BUNDLE
     if bundle.exists():
         shutil.rmtree(bundle)
@@ -170,7 +168,20 @@ def index_site(
         log.debug("search index: the marked pages fell short, indexing every page")
         shutil.rmtree(bundle, ignore_errors=True)
         _index_view(output, read_pages(output, marked_only=False), bundle)
-    seconds = time.perf_counter() - started
+    return _finish(bundle, cache, time.perf_counter() - started)
+
+
+def _must_be_built(output: Path) -> None:
+    if not (output / "index.html").is_file():
+        raise SearchIndexError(
+            f"{output} has no index.html: build the site before indexing it."
+        )
+
+
+def _finish(bundle: Path, cache: Path | None, seconds: float) -> SearchIndex:
+    """What every index gets once Pagefind wrote it: Pagefind's unused
+    interfaces removed, the same bytes for the same pages, the scripts
+    compressed."""
     for name in UNUSED:
         (bundle / name).unlink(missing_ok=True)
     make_repeatable(bundle)
@@ -180,6 +191,83 @@ def index_site(
         for lang, info in read_entry(bundle).items()
     )
     return SearchIndex(bundle, languages, folder_bytes(bundle), seconds)
+
+
+class EarlyIndex:
+    """The index started as soon as a build's pages are written, while the
+    build finishes (publishing: Pelican compresses the files and checks its
+    caches for two or three seconds more, and Pagefind takes about as long).
+
+    Pagefind writes its bundle outside the output, so nothing the build
+    still does sees it. :meth:`finish` takes it only if the pages it read
+    are still the pages in the output, byte for byte; else (or if it
+    failed) it indexes again, as :func:`index_site` would have.
+    """
+
+    def __init__(self, output: Path) -> None:
+        self.output = Path(output)
+        self._started = time.perf_counter()
+        # beside the output, so the bundle moves in with a rename
+        try:
+            where = tempfile.mkdtemp(prefix=".pagefind-early-", dir=self.output.parent)
+        except OSError:
+            where = tempfile.mkdtemp(prefix="piazza-pagefind-early-")
+        self._work = Path(where)
+        self._pages: dict[str, bytes] = {}
+        self._said = ""
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="early-index")
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            _must_be_built(self.output)
+            self._pages = read_pages(self.output)
+            self._said = _index_view(self.output, self._pages, self._work / BUNDLE)
+        except BaseException as exc:  # noqa: BLE001 (said again by finish)
+            self._error = exc
+
+    def finish(self, cache: Path | None = None) -> SearchIndex:
+        """The index in ``output/pagefind/``: the early one if it holds."""
+        try:
+            waited = time.perf_counter()
+            self.wait()
+            waited = time.perf_counter() - waited
+            if isinstance(self._error, SearchIndexTimeout):
+                raise self._error
+            early = self._work / BUNDLE
+            kept = (
+                self._error is None
+                and (not self._pages or MARKED_SITE in self._said)
+                and read_pages(self.output) == self._pages
+            )
+            if not kept:
+                log.debug(
+                    "search index: the early index does not hold (%s), indexing again",
+                    self._error or "the pages changed after it started",
+                )
+                return index_site(self.output, cache=cache)
+            bundle = self.output / BUNDLE
+            if bundle.exists():
+                shutil.rmtree(bundle)
+            shutil.move(early, bundle)
+            log.debug(
+                "search index: started while the build finished and kept "
+                "(%.2f s waited for Pagefind once the build was done)",
+                waited,
+            )
+            return _finish(bundle, cache, time.perf_counter() - self._started)
+        finally:
+            self.cancel()
+
+    def wait(self) -> None:
+        """Until Pagefind is done with the pages it read."""
+        self._thread.join()
+
+    def cancel(self) -> None:
+        """Wait for Pagefind and remove what it wrote (a build that failed)."""
+        self.wait()
+        shutil.rmtree(self._work, ignore_errors=True)
 
 
 def read_pages(output: Path, *, marked_only: bool = True) -> dict[str, bytes]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
 import shutil
 import subprocess
@@ -203,6 +204,17 @@ def test_a_missing_target_fails_before_anything_is_built(tmp_path, monkeypatch):
     missing = tmp_path / "not-there"
     with pytest.raises(PublishError, match=f"{missing} does not exist"):
         publish(str(missing))
+
+
+def test_the_search_index_starts_while_pelican_finishes(
+    content, target, console, caplog
+):
+    with caplog.at_level(logging.DEBUG, logger="piazza.search"):
+        made = publish(str(target), content=content, console=console)
+    assert made.changed
+    # plugins/search said the pages were written before Pelican ended, and
+    # the index Pagefind started then was the index of the finished pages
+    assert "started while the build finished and kept" in caplog.text
 
 
 def test_a_publish_builds_where_it_is_told_and_leaves_nothing_there(

@@ -38,6 +38,7 @@ from piazza.check import Kind, check_site
 from piazza.search import (
     BUNDLE,
     FIRST_LOAD,
+    EarlyIndex,
     SearchIndexError,
     SearchIndexTimeout,
     check_index,
@@ -212,6 +213,38 @@ def test_the_index_is_the_same_whatever_the_folder_lists_first(served, tmp_path)
         indexes.append(bundle_files(on_disk / BUNDLE))
     assert (
         indexes[0] == indexes[1] == indexes[2] == bundle_files(served.output / BUNDLE)
+    )
+
+
+def test_an_index_started_early_is_the_index_of_the_finished_pages(
+    served, tmp_path, caplog
+):
+    site = shutil.copytree(served.output, tmp_path / "site")
+    shutil.rmtree(site / BUNDLE)
+    with caplog.at_level(logging.DEBUG, logger="piazza.search"):
+        EarlyIndex(site).finish(tmp_path / "cache")
+    assert "started while the build finished and kept" in caplog.text
+    assert bundle_files(site / BUNDLE) == bundle_files(served.output / BUNDLE)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".pagefind")]
+
+    # a page changed after Pagefind read it: the early index is not taken
+    early = EarlyIndex(site)
+    early.wait()
+    post = next(p for p in marked_pages(site) if p.startswith("20"))
+    page = site / post
+    page.write_text(
+        page.read_text(encoding="utf-8").replace("</h1>", " Zanzibar</h1>", 1),
+        encoding="utf-8",
+    )
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="piazza.search"):
+        early.finish(tmp_path / "cache")
+    assert "does not hold (the pages changed" in caplog.text
+    changed = bundle_files(site / BUNDLE)
+    again = shutil.copytree(site, tmp_path / "again")
+    index_site(again, cache=tmp_path / "cache")
+    assert (
+        changed == bundle_files(again / BUNDLE) != bundle_files(served.output / BUNDLE)
     )
 
 

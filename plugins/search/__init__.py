@@ -17,3 +17,4 @@ from search import glue
 def register() -> None:
     signals.generator_init.connect(glue.install_template_helpers)
     signals.article_writer_finalized.connect(glue.write_search_pages)
+    signals.finalized.connect(glue.say_pages_written)

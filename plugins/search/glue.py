@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from functools import partial
 from typing import Any
@@ -94,3 +95,20 @@ def write_search_pages(generator: Any, writer: Any) -> None:
                 Alternate(other, urls[other], other == lang) for other in languages
             ],
         )
+
+
+# Set by piazza/pelican_run.py when a publish indexes while the build finishes.
+PAGES_WRITTEN = "PIAZZA_PAGES_WRITTEN"
+
+
+def say_pages_written(pelican_object: Any) -> None:
+    """``finalized``: every page is written (what follows compresses files
+    and checks caches), so the search index may start. Said in the file
+    ``$PIAZZA_PAGES_WRITTEN`` names, made whole by a rename."""
+    path = os.environ.get(PAGES_WRITTEN)
+    if not path:
+        return
+    partial = f"{path}.partial"
+    with open(partial, "w", encoding="utf-8") as file:
+        file.write(str(pelican_object.settings["OUTPUT_PATH"]))
+    os.replace(partial, path)
