@@ -299,19 +299,17 @@ def marked_pages(output: Path) -> list[str]:
     return sorted(read_pages(output))
 
 
-def site_view(pages: Mapping[str, bytes], folder: Path, source: Path) -> None:
-    """Write ``pages`` into ``folder``, in sorted order: a hard link to the
-    page in ``source`` where both are on one filesystem, else a copy."""
+def site_view(pages: Mapping[str, bytes], folder: Path) -> None:
+    """Write ``pages`` into ``folder``, in sorted order. Copies of the bytes
+    read, not links to the pages: what Pagefind indexes is exactly what was
+    read (and, for an early index, compared with the finished build)."""
     made: set[str] = set()
     for rel in sorted(pages):
         parent = posixpath.dirname(rel)
         if parent not in made:
             (folder / parent).mkdir(parents=True, exist_ok=True)
             made.add(parent)
-        try:
-            os.link(source / rel, folder / rel)
-        except OSError:
-            (folder / rel).write_bytes(pages[rel])
+        (folder / rel).write_bytes(pages[rel])
 
 
 def _index_view(output: Path, pages: Mapping[str, bytes], bundle: Path) -> str:
@@ -323,7 +321,7 @@ def _index_view(output: Path, pages: Mapping[str, bytes], bundle: Path) -> str:
     ) as work:
         view = Path(work, "site")
         view.mkdir()
-        site_view(pages, view, output)
+        site_view(pages, view)
         return run_pagefind(view, bundle, name=output)
 
 
