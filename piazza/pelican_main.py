@@ -31,6 +31,17 @@ def main(argv: list[str]) -> int:
 
 
 def _exit_now(code: int) -> None:
+    """End the process; at once if nothing else is running in it.
+
+    A pool's worker processes or another thread (a build that failed before
+    its plugins shut their pools down) need the interpreter's own exit,
+    which stops and joins them: skipping it would leave the process waiting
+    for them for ever."""
+    import multiprocessing  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    if threading.active_count() > 1 or multiprocessing.active_children():
+        sys.exit(code)
     atexit._run_exitfuncs()
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):

@@ -108,10 +108,14 @@ def _wait(
     told = False
     while True:
         try:
-            return proc.wait(timeout=0.02)
+            code = proc.wait(timeout=0.02)
         except subprocess.TimeoutExpired:
             if deadline is not None and time.monotonic() > deadline:
                 raise subprocess.TimeoutExpired(proc.args, timeout) from None
+        else:
+            if code == 0 and not told and said.exists():  # said just before the end
+                on_pages_written()
+            return code
         if not told and said.exists():
             told = True
             on_pages_written()

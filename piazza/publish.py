@@ -137,7 +137,7 @@ def build_parent(
     """
     chosen = os.environ.get(ENV_BUILD_DIR) or project_config(root).get("build_dir")
     if chosen:
-        folder = Path(str(chosen)).expanduser()
+        folder = root / Path(str(chosen)).expanduser()  # relative: the project's
         if not folder.is_dir() or not os.access(folder, os.W_OK):
             raise PublishError(
                 f"The build folder {folder} (from ${ENV_BUILD_DIR} or piazza.build_dir "

@@ -163,8 +163,11 @@ def index_site(
         shutil.rmtree(bundle)
     started = time.perf_counter()
     pages = read_pages(output, marked_only=marked_only)
+    if marked_only and not pages:  # no page even mentions the mark
+        log.debug("search index: the marked pages fell short, indexing every page")
+        pages, marked_only = read_pages(output, marked_only=False), False
     said = _index_view(output, pages, bundle)
-    if marked_only and pages and MARKED_SITE not in said:
+    if marked_only and MARKED_SITE not in said:
         log.debug("search index: the marked pages fell short, indexing every page")
         shutil.rmtree(bundle, ignore_errors=True)
         _index_view(output, read_pages(output, marked_only=False), bundle)
@@ -223,7 +226,9 @@ class EarlyIndex:
         try:
             _must_be_built(self.output)
             self._pages = read_pages(self.output)
-            self._said = _index_view(self.output, self._pages, self._work / BUNDLE)
+            if self._pages:
+                bundle = self._work / BUNDLE
+                self._said = _index_view(self.output, self._pages, bundle)
         except BaseException as exc:  # noqa: BLE001 (said again by finish)
             self._error = exc
 
@@ -238,7 +243,7 @@ class EarlyIndex:
             early = self._work / BUNDLE
             kept = (
                 self._error is None
-                and (not self._pages or MARKED_SITE in self._said)
+                and MARKED_SITE in self._said  # (none: index_site says why)
                 and read_pages(self.output) == self._pages
             )
             if not kept:

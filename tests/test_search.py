@@ -379,6 +379,26 @@ def test_a_site_that_only_mentions_the_mark_is_indexed_whole(tmp_path, caplog):
     assert ours == whole
 
 
+def test_a_site_that_never_mentions_the_mark_is_indexed_whole(tmp_path, caplog):
+    # a theme without search_attributes(): every page is indexed, as Pagefind
+    # alone would, and an early index gives way to the same index
+    unmarked = {
+        name: re.sub(r" data-pagefind-body", "", text, flags=re.IGNORECASE)
+        for name, text in SMALL_SITE.items()
+        if "mark" not in name
+    }
+    site = write_site(tmp_path / "site", unmarked)
+    assert marked_pages(site) == []
+    index_site(site, cache=tmp_path / "cache")
+    whole = index_view(site / BUNDLE)
+    assert len(whole["it"]["pages"]) == 5
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="piazza.search"):
+        EarlyIndex(site).finish(tmp_path / "cache")
+    assert "does not hold" in caplog.text and "fell short" in caplog.text
+    assert index_view(site / BUNDLE) == whole
+
+
 def test_the_scripts_are_compressed_once_and_a_damaged_copy_is_redone(served, tmp_path):
     site = shutil.copytree(served.output, tmp_path / "site")
     cache = tmp_path / "cache"
