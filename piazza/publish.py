@@ -57,6 +57,7 @@ ENV_TARGET = "PIAZZA_TARGET"
 ENV_SSH = "PIAZZA_SSH"
 ENV_RSYNC = "PIAZZA_RSYNC"
 ENV_BUILD_DIR = "PIAZZA_BUILD_DIR"
+BUILD_PREFIX = "piazza-build-"
 
 
 @dataclass(frozen=True)
@@ -250,8 +251,10 @@ def publish(
         live = next((r for r in releases if r.current), None)
         last_size = live.manifest.bytes if live and live.manifest else 0
         parent, where = build_parent(root, last_size=last_size)
+        # what an earlier publish, killed before cleaning up, left behind
+        scratch.sweep(Path(parent or tempfile.gettempdir()), BUILD_PREFIX)
         tmp = stack.enter_context(
-            tempfile.TemporaryDirectory(prefix="piazza-build-", dir=parent)
+            tempfile.TemporaryDirectory(prefix=BUILD_PREFIX, dir=parent)
         )
         output = Path(tmp) / "output"
         with out.status(

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import time
 from pathlib import Path
 
 MEMORY = Path("/dev/shm")
@@ -48,3 +50,23 @@ def filesystem_type(folder: Path, mounts: Path = Path("/proc/self/mounts")) -> s
             if inside and len(point) >= len(best):
                 best, kind = point, fields[2]
     return kind
+
+
+def sweep(folder: Path, prefix: str, older_than: float = 24 * 3600) -> list[Path]:
+    """Remove this user's folders named ``prefix*`` in ``folder`` untouched
+    for ``older_than`` seconds: what a process killed before its cleanup left
+    (in memory it holds RAM until the machine restarts). The ones removed."""
+    removed = []
+    now = time.time()
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            if not entry.name.startswith(prefix):
+                continue
+            with contextlib.suppress(OSError):
+                info = entry.stat(follow_symlinks=False)
+                mine = info.st_uid == os.getuid()
+                folder_of_mine = mine and entry.is_dir(follow_symlinks=False)
+                if folder_of_mine and now - info.st_mtime > older_than:
+                    shutil.rmtree(entry.path)
+                    removed.append(Path(entry.path))
+    return removed

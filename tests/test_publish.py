@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -262,6 +263,19 @@ def test_a_publish_builds_in_memory_when_there_is_room(tmp_path, monkeypatch):
     (tmp_path / "builds").mkdir()  # a relative folder is the project's
     (tmp_path / "invoke.yaml").write_text("piazza:\n  build_dir: builds\n")
     assert publishing.build_parent(tmp_path) == (tmp_path / "builds", "chosen")
+
+
+def test_builds_left_by_a_killed_publish_are_swept_and_others_kept(tmp_path):
+    old, new, other = (tmp_path / n for n in ("piazza-build-a", "piazza-build-b", "x"))
+    for folder in (old, new, other):
+        (folder / "output").mkdir(parents=True)
+    day_ago = time.time() - 25 * 3600
+    for folder in (old, other):
+        os.utime(folder, (day_ago, day_ago))
+    link = tmp_path / "piazza-build-link"
+    link.symlink_to(other)
+    assert scratch.sweep(tmp_path, "piazza-build-") == [old]
+    assert not old.exists() and new.is_dir() and other.is_dir() and link.is_symlink()
 
 
 def test_pelican_runs_without_teardown_and_keeps_its_exit_status(tmp_path):
