@@ -58,6 +58,9 @@ ENV_SSH = "PIAZZA_SSH"
 ENV_RSYNC = "PIAZZA_RSYNC"
 ENV_BUILD_DIR = "PIAZZA_BUILD_DIR"
 BUILD_PREFIX = "piazza-build-"
+# A first release against its sources, for sizing a first publish's build:
+# 9 times for the sample site, 16 for a synthetic one of 2,000 posts.
+FIRST_RELEASE_RATIO = 16
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,8 @@ def build_parent(
     and index fragments at 2,000 posts): in memory it takes a third less.
     So, unless ``$PIAZZA_BUILD_DIR`` or ``piazza.build_dir`` in invoke.yaml
     names a folder, it goes to ``/dev/shm`` when that is a tmpfs with room
-    for four times the last release (and at least 512 MiB free), else to the
+    for four times ``last_size`` (the last release; for a first publish,
+    FIRST_RELEASE_RATIO times the sources) and at least 512 MiB, else to the
     system's temporary folder (None: $TMPDIR, /tmp).
     """
     chosen = os.environ.get(ENV_BUILD_DIR) or project_config(root).get("build_dir")
@@ -149,6 +153,15 @@ def build_parent(
     if scratch.memory_folder(4 * last_size, memory) is not None:
         return memory, "memory"
     return None, "disk"
+
+
+def _folder_bytes(folder: Path) -> int:
+    total = 0
+    for path, _dirs, names in os.walk(folder):
+        for name in names:
+            with contextlib.suppress(OSError):
+                total += os.stat(os.path.join(path, name)).st_size
+    return total
 
 
 def _console(console: Console | None) -> Console:
@@ -249,7 +262,11 @@ def publish(
         started = time.perf_counter()
         releases = site.releases()  # its size chooses where to build
         live = next((r for r in releases if r.current), None)
-        last_size = live.manifest.bytes if live and live.manifest else 0
+        last_size = (
+            live.manifest.bytes
+            if live and live.manifest
+            else FIRST_RELEASE_RATIO * _folder_bytes(content or root / "content")
+        )
         parent, where = build_parent(root, last_size=last_size)
         # what an earlier publish, killed before cleaning up, left behind
         scratch.sweep(Path(parent or tempfile.gettempdir()), BUILD_PREFIX)

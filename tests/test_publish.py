@@ -265,6 +265,30 @@ def test_a_publish_builds_in_memory_when_there_is_room(tmp_path, monkeypatch):
     assert publishing.build_parent(tmp_path) == (tmp_path / "builds", "chosen")
 
 
+def test_a_first_publish_too_big_for_memory_builds_on_disk(
+    content, target, console, monkeypatch
+):
+    monkeypatch.delenv("PIAZZA_BUILD_DIR", raising=False)
+    memory = scratch.memory_folder()
+    if memory is None and not os.environ.get("CI"):
+        pytest.skip("no tmpfs with room in /dev/shm")
+    outputs = []
+    real = publishing.build_site
+
+    def spied(output, **kwargs):
+        outputs.append(output)
+        return real(output, **kwargs)
+
+    monkeypatch.setattr(publishing, "build_site", spied)
+    # sources said to make a release larger than the memory that is free
+    monkeypatch.setattr(publishing, "FIRST_RELEASE_RATIO", 10**9)
+    publish(str(target), content=content, console=console)
+    assert not outputs[0].is_relative_to(memory)
+    monkeypatch.setattr(publishing, "FIRST_RELEASE_RATIO", 16)
+    publish(str(target), content=content, console=console, force=True)
+    assert outputs[1].is_relative_to(memory)  # sized by the release now live
+
+
 def test_builds_left_by_a_killed_publish_are_swept_and_others_kept(tmp_path):
     old, new, other = (tmp_path / n for n in ("piazza-build-a", "piazza-build-b", "x"))
     for folder in (old, new, other):
