@@ -49,7 +49,7 @@ from piazza.release import (
     release_name,
 )
 from piazza.s3target import S3Target, is_s3, open_s3
-from piazza.search import EarlyIndex, SearchIndexError, index_site
+from piazza.search import EarlyIndex, SearchIndexError, folder_bytes, index_site
 from wording import counted
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -155,15 +155,6 @@ def build_parent(
     return None, "disk"
 
 
-def _folder_bytes(folder: Path) -> int:
-    total = 0
-    for path, _dirs, names in os.walk(folder):
-        for name in names:
-            with contextlib.suppress(OSError):
-                total += os.stat(os.path.join(path, name)).st_size
-    return total
-
-
 def _console(console: Console | None) -> Console:
     return console if console is not None else terminal.console()
 
@@ -265,7 +256,7 @@ def publish(
         last_size = (
             live.manifest.bytes
             if live and live.manifest
-            else FIRST_RELEASE_RATIO * _folder_bytes(content or root / "content")
+            else FIRST_RELEASE_RATIO * folder_bytes(content or root / "content")
         )
         parent, where = build_parent(root, last_size=last_size)
         # what an earlier publish, killed before cleaning up, left behind

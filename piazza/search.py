@@ -16,6 +16,7 @@ such page, and small enough for a reader's first search.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
@@ -499,11 +500,14 @@ def read_entry(bundle: Path) -> dict[str, dict]:
 
 
 def folder_bytes(folder: Path) -> int:
-    return sum(
-        os.path.getsize(os.path.join(path, name))
-        for path, _dirs, files in os.walk(folder)
-        for name in files
-    )
+    """The bytes of the files under ``folder`` (one that can't be read, such
+    as a dangling link, counts nothing)."""
+    total = 0
+    for path, _dirs, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.path.getsize(os.path.join(path, name))
+    return total
 
 
 def check_index(
